@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and the tests need (run as root on Debian 12).
+# Idempotent: packages already present are left alone. Pass --bench to add the peers that
+# the benchmarks in tests/bench/ compare against.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  libboost1.81-dev libssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
+  libgtest-dev googletest
+  clang-14 libclang-rt-14-dev clang-format-14
+  emscripten nodejs
+  dovecot-core dovecot-imapd dovecot-pop3d
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(isync fetchmail getmail6 hyperfine time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -q
+  # Package installs must not start the system's own mail servers.
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#packages[@]} packages present"
