@@ -1,0 +1,30 @@
+// The proxy's driver for retrieval jobs: carries out the effects of wasm-core's job with a
+// mail_connection, the account's Maildir and the state database. Used by the CLI and (later)
+// the scheduler.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "jobs/effects.h"
+#include "model/retrieval_task.h"
+
+namespace junction::proxy {
+
+struct run_options {
+  std::filesystem::path data_dir;  // DATA: mailbox/ and junction.db live here
+  bool check_only = false;         // Test Connection
+  std::function<void(std::string_view folder, std::uint64_t done, std::uint64_t total)>
+      on_progress;
+  const std::atomic<bool>* cancel = nullptr;  // set to stop at the next safe point
+};
+
+// The key that names a task's source in its state and delivery keys: the store's id, or for
+// a task file without one, a digest of what identifies the account.
+std::string task_key_for(const model::retrieval_task& task);
+
+jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_options& options);
+
+}  // namespace junction::proxy
