@@ -1,5 +1,6 @@
 #include "retrieval_runner.h"
 
+#include <cctype>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -18,8 +19,11 @@ using jobs::failure_kind;
 
 std::string task_key_for(const model::retrieval_task& task) {
   if (!task.id.empty()) return "task:" + task.id;
-  std::string identity = model::to_string(task.type) + "\x1f" + task.server + "\x1f" +
-                         std::to_string(task.effective_port()) + "\x1f" + task.username;
+  // The account, not the route to it: a task whose port or encryption changes (995 instead
+  // of 110, or through a relay) must keep its state, or every message would come again.
+  std::string server = task.server;
+  for (auto& c : server) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string identity = model::to_string(task.type) + "\x1f" + server + "\x1f" + task.username;
   return "file:" + sha256_hex(identity).substr(0, 24);
 }
 

@@ -22,7 +22,8 @@ struct run_options {
 };
 
 // The key that names a task's source in its state and delivery keys: the store's id, or for
-// a task file without one, a digest of what identifies the account.
+// a task file without one, a digest of the account (type, server name, user name; not the
+// port or the encryption, which may change without the mailbox changing).
 std::string task_key_for(const model::retrieval_task& task);
 
 jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_options& options);

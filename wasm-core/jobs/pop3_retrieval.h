@@ -69,7 +69,6 @@ class pop3_retrieval final : public retrieval_job {
   std::vector<std::string> capabilities_;
   bool capa_known_ = false;
   bool pipelining_ = false;
-  bool auth_user_sent_ = false;
 
   std::uint64_t message_count_ = 0;
   bool have_uidl_ = true;
