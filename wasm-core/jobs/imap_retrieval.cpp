@@ -454,12 +454,18 @@ void imap_retrieval::begin_transfer() {
   rescan_ = false;
   if (fstate_->uidvalidity != uidvalidity_) {
     // A new folder, or its UIDs were renumbered: UIDs from the state mean nothing now.
-    rescan_ = fstate_->uidvalidity != 0 && !fstate_->fingerprints.empty();
-    fstate_->uidvalidity = uidvalidity_;
-    fstate_->last_uid = 0;
-    state_dirty_ = true;
+    if (fstate_->uidvalidity != 0 && !fstate_->fingerprints.empty()) {
+      rescan_ = true;
+      rescan_pool_ = fstate_->fingerprints;
+      rescan_highest_ = 0;
+    } else {
+      fstate_->uidvalidity = uidvalidity_;
+      fstate_->last_uid = 0;
+      state_dirty_ = true;
+    }
   }
   if (exists_ == 0) {
+    if (rescan_) finish_rescan();
     folder_finished();
     return;
   }
@@ -474,6 +480,7 @@ void imap_retrieval::begin_transfer() {
 
 void imap_retrieval::fetch_next_chunk() {
   if (next_chunk_ >= to_fetch_.size() || cancel_requested()) {
+    if (rescan_ && !cancel_requested() && pending_uids_.empty()) finish_rescan();
     folder_finished();
     return;
   }
@@ -483,6 +490,18 @@ void imap_retrieval::fetch_next_chunk() {
   chunk_done_ = false;
   pending_tag_ = engine_.submit_uid_fetch(sequence_set(to_fetch_, next_chunk_, end), kFetchItems);
   next_chunk_ = end;
+}
+
+// Every message of the renumbered folder is matched or stored: the new numbering becomes
+// the folder's state.
+void imap_retrieval::finish_rescan() {
+  rescan_ = false;
+  rescan_pool_.clear();
+  fstate_->uidvalidity = uidvalidity_;
+  std::uint64_t highest = rescan_highest_;
+  if (!to_fetch_.empty()) highest = std::max(highest, to_fetch_.back());
+  fstate_->last_uid = highest;
+  state_dirty_ = true;
 }
 
 void imap_retrieval::folder_finished() {
@@ -543,12 +562,12 @@ void imap_retrieval::on_fetch_event(const imap::event& ev) {
           fingerprint(msg_headers_.summary().message_id, msg_size_, msg_internaldate_);
       if (phase_ == phase::rescan) {
         if (msg_uid_ == 0) return;
-        auto it = fstate_->fingerprints.find(fp);
-        if (it != fstate_->fingerprints.end() && it->second > 0) {
+        rescan_highest_ = std::max(rescan_highest_, msg_uid_);
+        auto it = rescan_pool_.find(fp);
+        if (it != rescan_pool_.end() && it->second > 0) {
           // Retrieved before the UIDs were renumbered: count it, fetch nothing.
           --it->second;
           ++folder_counts(folder_->destination).already_had;
-          if (msg_uid_ > fstate_->last_uid) fstate_->last_uid = msg_uid_;
         } else {
           to_fetch_.push_back(msg_uid_);
         }
@@ -601,8 +620,10 @@ void imap_retrieval::on_commit_results(const std::vector<delivery_result>& resul
   batch_bytes_ = 0;
   // Everything below the lowest UID still pending is durable; with FETCH responses in any
   // order this never skips a message that is not stored yet.
-  std::uint64_t safe = pending_uids_.empty() ? highest_requested_ : *pending_uids_.begin() - 1;
-  if (safe > fstate_->last_uid) fstate_->last_uid = safe;
+  if (!rescan_) {
+    std::uint64_t safe = pending_uids_.empty() ? highest_requested_ : *pending_uids_.begin() - 1;
+    if (safe > fstate_->last_uid) fstate_->last_uid = safe;
+  }
   state_dirty_ = false;
   saving_ = true;
   emit_save_state(state_document());

@@ -72,6 +72,7 @@ class imap_retrieval final : public retrieval_job {
   void begin_transfer();
   void fetch_next_chunk();
   void folder_finished();
+  void finish_rescan();
   void flush_output();
   void load_state(std::string_view state);
   std::string state_document() const;
@@ -93,7 +94,13 @@ class imap_retrieval final : public retrieval_job {
   folder_state* fstate_ = nullptr;
   std::uint64_t uidvalidity_ = 0;
   std::uint64_t exists_ = 0;
+  // A re-scan after a UIDVALIDITY change. The saved state keeps the old UIDVALIDITY until
+  // the whole folder is done, so a run that dies half-way re-scans again; messages are
+  // matched against a working copy of the fingerprints, so the saved counts stay whole for
+  // the next renumbering.
   bool rescan_ = false;
+  std::map<std::string, std::uint32_t> rescan_pool_;
+  std::uint64_t rescan_highest_ = 0;
   std::vector<std::uint64_t> to_fetch_;
   std::size_t next_chunk_ = 0;
   std::set<std::uint64_t> pending_uids_;   // requested, not yet committed
