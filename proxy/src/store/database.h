@@ -1,6 +1,7 @@
 // The proxy's SQLite database (DATA/junction.db): WAL, full synchronous commits, versioned
-// schema migrations. This first version holds the per-task retrieval state; the account
-// store (users, sessions, devices, the account document) is added by later migrations.
+// schema migrations. Migration 1 holds the per-task retrieval state; migrations 2 and up
+// hold the account store (users, sessions, devices, the account document, run history,
+// the schedule and leases; see kMigrations in database.cpp and store/account_store.h).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,23 @@ class database {
   database& operator=(const database&) = delete;
 
   int schema_version() const;
+  // The version a database has once every migration this build knows is applied.
+  static int latest_schema_version();
+
+  // BEGIN IMMEDIATE (takes the write lock up front, so a read-check-write sequence inside
+  // cannot lose to another writer); rolled back unless commit() was called. Not nestable.
+  class transaction {
+   public:
+    explicit transaction(database& db);
+    ~transaction();
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+    void commit();
+
+   private:
+    database& db_;
+    bool done_ = false;
+  };
 
   // The state document a task's last run saved.
   std::optional<std::string> load_retrieval_state(std::string_view task_key);
