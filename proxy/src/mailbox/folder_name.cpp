@@ -77,4 +77,38 @@ std::string maildir_folder_name(std::string_view folder) {
   return out;
 }
 
+std::optional<std::string> folder_from_maildir_name(std::string_view name) {
+  std::string path;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view escaped =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (escaped.empty()) return std::nullopt;
+    // listescape's "\XX" back to the byte, then modified UTF-7 to UTF-8.
+    std::string mutf7;
+    for (std::size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '\\' && i + 2 < escaped.size() && is_hex(escaped[i + 1]) &&
+          is_hex(escaped[i + 2])) {
+        mutf7 += static_cast<char>(std::stoi(std::string(escaped.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        mutf7 += escaped[i];
+      }
+    }
+    std::optional<std::string> component;
+    if (path.empty() && mutf7 == "INBOX") {
+      component = "INBOX";
+    } else {
+      component = imap::mutf7_decode(mutf7);
+    }
+    if (!component) return std::nullopt;
+    if (!path.empty()) path += '/';
+    path += *component;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return path;
+}
+
 }  // namespace junction::mailbox

@@ -25,6 +25,7 @@
 // characters, invalid UTF-8 and empty components are refused here.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,10 @@ namespace junction::mailbox {
 // cannot be stored (empty component, control character, invalid UTF-8, longer than a
 // directory name may be).
 std::string maildir_folder_name(std::string_view folder);
+
+// The reverse: a Maildir++ directory name without its leading '.' ("Work.Sub", "a\2eb",
+// "&AMk-t&AOk-") to the folder path ("Work/Sub", "a.b", "Été"); nullopt when the name is
+// not one this layout produces (invalid modified UTF-7, empty components).
+std::optional<std::string> folder_from_maildir_name(std::string_view name);
 
 }  // namespace junction::mailbox

@@ -12,6 +12,8 @@
 // opens the mailbox must run as the same user.
 #include "mailbox/maildir.h"
 
+#include "common/digest.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -442,6 +444,10 @@ bool maildir::has_key(std::string_view folder, std::string_view key) {
   auto& f = impl_->open_folder(folder);
   impl_->load_keys(f);
   return f.keys.count(std::string(key)) != 0;
+}
+
+std::string content_key(std::string_view message) {
+  return sha256_hex("content\x1f" + std::string(message)).substr(0, 32);
 }
 
 }  // namespace junction::mailbox

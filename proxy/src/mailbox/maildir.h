@@ -40,6 +40,10 @@ struct commit_result {
   std::string error;  // for failed: what the file system said
 };
 
+// A delivery key for a message that has no source id (an append without one): a digest of
+// its bytes, so the same message appended twice is stored once.
+std::string content_key(std::string_view message);
+
 class maildir {
  public:
   // `root` is DATA/mailbox; created (with INBOX's cur/new/tmp) when missing. Throws

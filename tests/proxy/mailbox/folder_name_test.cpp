@@ -68,3 +68,19 @@ TEST(folder_name, refuses_names_that_cannot_be_stored) {
 
 }  // namespace
 }  // namespace junction::mailbox
+
+TEST(FolderFromMaildirName, ReversesEveryEncoding) {
+  for (const char* folder : {"Work/Sub", "A & B", "Été", "with space", "a.b", "INBOX/sub",
+                             "東京/日本", "back\\5cslash", "x~y%z*"}) {
+    const std::string encoded = junction::mailbox::maildir_folder_name(folder);
+    const auto decoded = junction::mailbox::folder_from_maildir_name(encoded);
+    ASSERT_TRUE(decoded.has_value()) << folder << " -> " << encoded;
+    EXPECT_EQ(*decoded, folder) << "through " << encoded;
+  }
+}
+
+TEST(FolderFromMaildirName, RefusesNamesThisLayoutNeverWrites) {
+  EXPECT_FALSE(junction::mailbox::folder_from_maildir_name("a..b").has_value());
+  EXPECT_FALSE(junction::mailbox::folder_from_maildir_name("&AMk").has_value());
+  EXPECT_FALSE(junction::mailbox::folder_from_maildir_name("").has_value());
+}
