@@ -37,9 +37,14 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
   std::string state;
   if (!options.check_only) {
     try {
-      std::filesystem::create_directories(options.data_dir);
-      db = std::make_unique<store::database>(options.data_dir / "junction.db");
-      box = std::make_unique<mailbox::maildir>(options.data_dir / "mailbox");
+      if (!options.data_dir.empty()) std::filesystem::create_directories(options.data_dir);
+      db = std::make_unique<store::database>(options.database_file.empty()
+                                                 ? options.data_dir / "junction.db"
+                                                 : options.database_file);
+      auto mailbox_dir =
+          options.mailbox_dir.empty() ? options.data_dir / "mailbox" : options.mailbox_dir;
+      std::filesystem::create_directories(mailbox_dir.parent_path());
+      box = std::make_unique<mailbox::maildir>(mailbox_dir);
       state = db->load_retrieval_state(task_key).value_or("");
     } catch (const std::exception& e) {
       failed_early.message = std::string("cannot open the data folder: ") + e.what();

@@ -1,0 +1,860 @@
+#include "serve/api.h"
+
+#include <ctime>
+#include <exception>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "crypto/secrets.h"
+#include "mailbox/maildir.h"
+#include "model/retrieval_task.h"
+#include "store/account_store.h"
+
+namespace junction::serve {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view content_security_policy =
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'";
+
+constexpr std::size_t max_user_agent_bytes = 512;
+constexpr std::size_t max_device_name_bytes = 200;
+constexpr std::size_t max_task_count = 1000;
+constexpr std::size_t max_json_depth = 64;
+constexpr std::size_t min_new_password_characters = 10;
+constexpr std::int64_t device_touch_interval_seconds = 60;
+
+std::string dump(const json& value) {
+  // Replace rather than throw on invalid UTF-8 (a subject line from a broken message).
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+http_response json_response(int status, const json& body) {
+  http_response response;
+  response.status = status;
+  response.body = dump(body);
+  response.set_header("Content-Type", "application/json");
+  // The account document holds secrets: never in a cache.
+  response.set_header("Cache-Control", "no-store");
+  return response;
+}
+
+http_response empty_response(int status) {
+  http_response response;
+  response.status = status;
+  response.set_header("Cache-Control", "no-store");
+  return response;
+}
+
+http_response invalid(std::string_view message) {
+  return json_error(400, "invalid", message);
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;
+}
+
+// pct-encoded = "%" HEXDIG HEXDIG   (RFC 3986 section 2.1); '+' is a space in a query only.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (text.size() - i < 3 || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The value of `name` in a query string (first occurrence, decoded), or nullopt.
+std::optional<std::string> query_parameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    const auto key = percent_decode(pair.substr(0, eq), true);
+    if (!key || *key != name) continue;
+    if (eq == std::string_view::npos) return std::string();
+    return percent_decode(pair.substr(eq + 1), true);
+  }
+  return std::nullopt;
+}
+
+// Refuses nesting deeper than `max_depth` before nlohmann builds (and later destroys) it.
+bool json_depth_within(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// The body as a JSON object, or the 400 response to give instead.
+std::optional<json> parse_object(const http_request& request, http_response& error) {
+  if (!json_depth_within(request.body, max_json_depth)) {
+    error = invalid("the JSON body is nested too deeply");
+    return std::nullopt;
+  }
+  json body = json::parse(request.body.begin(), request.body.end(), nullptr, false);
+  if (body.is_discarded()) {
+    error = invalid("the body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    error = invalid("the body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+// A string member of `body`; nullopt when absent or not a string.
+std::optional<std::string> string_member(const json& body, const char* name) {
+  const auto found = body.find(name);
+  if (found == body.end() || !found->is_string()) return std::nullopt;
+  return found->get<std::string>();
+}
+
+std::size_t count_code_points(std::string_view text) {
+  std::size_t n = 0;
+  for (const char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xc0u) != 0x80u) ++n;
+  }
+  return n;
+}
+
+bool is_session_token(std::string_view token) {
+  if (token.size() != 64) return false;
+  for (const char c : token) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// cookie-string = cookie-pair *( ";" SP cookie-pair )   (RFC 6265 section 4.2.1)
+std::string session_token(const http_request& request) {
+  for (const http_header& h : request.headers) {
+    if (!equal_ignoring_case(h.name, "Cookie")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t semicolon = rest.find(';');
+      std::string_view pair = rest.substr(0, semicolon);
+      rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || pair.substr(0, eq) != session_cookie_name) continue;
+      std::string_view value = pair.substr(eq + 1);
+      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+      if (is_session_token(value)) return std::string(value);
+    }
+  }
+  return {};
+}
+
+std::string session_cookie(const http_request& request, std::string_view token,
+                           std::int64_t max_age) {
+  std::string cookie = std::string(session_cookie_name) + "=" + std::string(token) +
+                       "; Path=/; Max-Age=" + std::to_string(max_age) +
+                       "; HttpOnly; SameSite=Strict";
+  if (request.tls) cookie += "; Secure";
+  return cookie;
+}
+
+// A task id as the store makes them; anything else cannot name a task.
+bool is_url_safe_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '~' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Whole non-negative decimal numbers up to `max`.
+std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value > max) return std::nullopt;
+  return value;
+}
+
+// If-Match: "N", W/"N" or N (the revision; quotes optional for scripts).
+std::optional<std::int64_t> parse_revision(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.substr(0, 2) == "W/") text.remove_prefix(2);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text = text.substr(1, text.size() - 2);
+  }
+  return parse_number(text, std::int64_t{1} << 53);
+}
+
+std::string etag(std::int64_t revision) {
+  return "\"" + std::to_string(revision) + "\"";
+}
+
+// X-Junction-Flags: IMAP system flags separated by spaces, e.g. "\Seen \Flagged".
+std::optional<unsigned> parse_flags(std::string_view text) {
+  unsigned flags = 0;
+  while (!text.empty()) {
+    const std::size_t space = text.find(' ');
+    const std::string_view flag = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (flag.empty()) continue;
+    using mailbox::message_flag;
+    if (equal_ignoring_case(flag, "\\Seen")) {
+      flags |= static_cast<unsigned>(message_flag::seen);
+    } else if (equal_ignoring_case(flag, "\\Answered")) {
+      flags |= static_cast<unsigned>(message_flag::answered);
+    } else if (equal_ignoring_case(flag, "\\Flagged")) {
+      flags |= static_cast<unsigned>(message_flag::flagged);
+    } else if (equal_ignoring_case(flag, "\\Draft")) {
+      flags |= static_cast<unsigned>(message_flag::draft);
+    } else if (equal_ignoring_case(flag, "\\Recent")) {
+      // Session state in IMAP; nothing to store.
+    } else {
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+
+const char* content_type_for(const std::filesystem::path& file) {
+  const std::string ext = file.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".wasm") return "application/wasm";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".webmanifest") return "application/manifest+json";
+  return nullptr;
+}
+
+bool is_within(const std::filesystem::path& root, const std::filesystem::path& candidate) {
+  auto r = root.begin();
+  auto c = candidate.begin();
+  for (; r != root.end(); ++r, ++c) {
+    if (c == candidate.end() || *r != *c) return false;
+  }
+  return true;
+}
+
+// The account document for PUT: an object with "retrieval_tasks", each task in its normal
+// JSON form. Fills `errors` naming each field ("retrieval_tasks[2].port").
+json check_account_document(const json& body, json& errors) {
+  json out = body;
+  out.erase("revision");
+  const auto tasks = body.find("retrieval_tasks");
+  if (tasks == body.end() || !tasks->is_array()) {
+    errors.push_back({{"field", "retrieval_tasks"}, {"message", "must be a list of tasks"}});
+    return out;
+  }
+  if (tasks->size() > max_task_count) {
+    errors.push_back({{"field", "retrieval_tasks"},
+                      {"message", "holds " + std::to_string(tasks->size()) +
+                                      " tasks, the limit is " + std::to_string(max_task_count)}});
+    return out;
+  }
+  json normal = json::array();
+  for (std::size_t i = 0; i < tasks->size(); ++i) {
+    const std::string where = "retrieval_tasks[" + std::to_string(i) + "]";
+    const json& element = (*tasks)[i];
+    const auto add = [&](const model::field_error& e) {
+      errors.push_back(
+          {{"field", e.field.empty() ? where : where + "." + e.field}, {"message", e.message}});
+    };
+    if (!element.is_object()) {
+      add({"", "must be an object"});
+      continue;
+    }
+    const model::parse_result parsed = model::parse_retrieval_task(element);
+    if (!parsed.ok()) {
+      for (const auto& e : parsed.errors) add(e);
+      continue;
+    }
+    // A saved task may leave its password out: the store keeps the one it has.
+    const bool keeps_password = !parsed.task->id.empty() && !element.contains("password");
+    for (const auto& e : model::validate(*parsed.task)) {
+      if (keeps_password && e.field == "password") continue;
+      add(e);
+    }
+    json task = model::to_json(*parsed.task);
+    if (keeps_password) task.erase("password");
+    normal.push_back(std::move(task));
+  }
+  out["retrieval_tasks"] = std::move(normal);
+  return out;
+}
+
+json message_json(const message_entry& m) {
+  return {{"id", m.id},     {"from", m.from},           {"to", m.to},     {"subject", m.subject},
+          {"date", m.date}, {"date_unix", m.date_unix}, {"size", m.size}, {"flags", m.flags}};
+}
+
+}  // namespace
+
+http_response json_error(int status, std::string_view code, std::string_view message) {
+  return json_response(status, {{"error", message}, {"code", code}});
+}
+
+void add_security_headers(http_response& response) {
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Referrer-Policy", "no-referrer");
+  const auto type = response.header("Content-Type");
+  if (type && type->substr(0, 9) == "text/html") {
+    response.set_header("Content-Security-Policy", std::string(content_security_policy));
+  }
+}
+
+struct api::context {
+  const http_request& request;
+  std::string_view path;   // the target up to '?', still %-encoded
+  std::string_view query;  // after '?'
+  std::int64_t now = 0;
+  std::string token;  // the session cookie's token
+  std::optional<store::session_info> session;
+  store::account_store* store = nullptr;  // the calling thread's
+};
+
+api::api(const serve_config& config, api_dependencies deps)
+    : config_(config),
+      deps_(std::move(deps)),
+      limiter_({config.signin_failures_allowed, config.signin_window_seconds}) {
+  if (!deps_.clock) deps_.clock = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
+  std::error_code ec;
+  if (!config_.web_root.empty()) {
+    web_root_ = std::filesystem::canonical(config_.web_root, ec);
+    if (ec) web_root_.clear();
+  }
+}
+
+std::size_t api::body_limit(std::string_view method, std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (method == "POST" && path == "/api/mailbox/messages") return config_.max_message_body;
+  return config_.max_json_body;
+}
+
+http_response api::handle(const http_request& request) {
+  http_response response;
+  try {
+    const std::string_view target = request.target;
+    const std::size_t question = target.find('?');
+    context c{
+        request, target.substr(0, question),
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
+    c.now = deps_.clock();
+    response = dispatch(c);
+  } catch (const std::exception& e) {
+    if (log) log(std::string("internal error: ") + e.what());
+    response = json_error(500, "internal", "the server failed to handle the request");
+  }
+  add_security_headers(response);
+  return response;
+}
+
+bool api::origin_allowed(const http_request& request) const {
+  const auto origin = request.header("Origin");
+  if (!origin) return false;
+  const auto host = request.header("Host");
+  if (host && !host->empty()) {
+    const std::string own = std::string(request.tls ? "https://" : "http://") + std::string(*host);
+    if (equal_ignoring_case(*origin, own)) return true;
+  }
+  for (const std::string& allowed : config_.allowed_origins) {
+    if (equal_ignoring_case(*origin, allowed)) return true;
+  }
+  return false;
+}
+
+void api::touch_device(const store::session_info& session, const http_request& request) {
+  const std::int64_t now = deps_.clock();
+  {
+    std::lock_guard lock(touched_mutex_);
+    if (touched_.size() > 10000) touched_.clear();
+    std::int64_t& last = touched_[session.device_id];
+    if (last != 0 && now - last < device_touch_interval_seconds) return;
+    last = now;
+  }
+  deps_.store().touch_device(session.device_id, request.remote_address, now);
+}
+
+http_response api::dispatch(context& c) {
+  const http_request& r = c.request;
+  const bool is_api = c.path == "/api" || c.path.substr(0, 5) == "/api/";
+  if (c.path == "/bridge") return bridge(c);
+  if (!is_api) return static_file(c);
+
+  const bool changes_state = r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
+  if (changes_state && r.header("Origin") && !origin_allowed(r)) {
+    return json_error(403, "origin_refused", "requests from this Origin are not allowed");
+  }
+  c.store = &deps_.store();
+  if (c.path == "/api/session" && r.method == "POST") return sign_in(c);
+
+  c.token = session_token(r);
+  if (!c.token.empty()) c.session = c.store->find_session(c.token, c.now);
+  if (!c.session) return json_error(401, "unauthenticated", "sign in first");
+  touch_device(*c.session, r);
+
+  const auto method_not_allowed = [] {
+    return json_error(405, "method_not_allowed", "this method is not allowed here");
+  };
+  if (c.path == "/api/session") {
+    if (r.method == "GET") return session_status(c);
+    if (r.method == "DELETE") return sign_out(c);
+    return method_not_allowed();
+  }
+  if (c.path == "/api/password") {
+    return r.method == "POST" ? change_password(c) : method_not_allowed();
+  }
+  if (c.path == "/api/account") {
+    if (r.method == "GET") return get_account(c);
+    if (r.method == "PUT") return put_account(c);
+    return method_not_allowed();
+  }
+  if (c.path == "/api/events") return r.method == "GET" ? events(c) : method_not_allowed();
+  if (c.path.substr(0, 11) == "/api/tasks/") return task_route(c, c.path.substr(11));
+  if (c.path.substr(0, 13) == "/api/mailbox/") return mailbox_route(c, c.path.substr(13));
+  return json_error(404, "not_found", "no such API route");
+}
+
+http_response api::sign_in(context& c) {
+  http_response error;
+  const auto body = parse_object(c.request, error);
+  if (!body) return error;
+  const auto name = string_member(*body, "username");
+  const auto password = string_member(*body, "password");
+  if (!name || name->empty() || name->size() > model::max_username_bytes) {
+    return invalid("username must be a non-empty string");
+  }
+  if (!password || password->size() > model::max_password_bytes) {
+    return invalid("password must be a string of at most 1024 bytes");
+  }
+  std::string device_name = "Browser";
+  if (body->contains("device_name")) {
+    const auto given = string_member(*body, "device_name");
+    if (!given || given->size() > max_device_name_bytes) {
+      return invalid("device_name must be a string of at most 200 bytes");
+    }
+    if (!given->empty()) device_name = *given;
+  }
+
+  const std::string& address = c.request.remote_address;
+  if (const std::int64_t wait = limiter_.retry_after(address, *name, c.now); wait > 0) {
+    http_response response =
+        json_error(429, "rate_limited", "too many failed sign-ins; try again later");
+    response.set_header("Retry-After", std::to_string(wait));
+    return response;
+  }
+  const auto user = c.store->check_password(*name, *password);
+  if (!user) {
+    limiter_.record_failure(address, *name, c.now);
+    return json_error(401, "bad_credentials", "wrong user name or password");
+  }
+  limiter_.record_success(address, *name);
+
+  std::string user_agent(c.request.header("User-Agent").value_or(""));
+  if (user_agent.size() > max_user_agent_bytes) user_agent.resize(max_user_agent_bytes);
+  const std::string device_id =
+      c.store->register_device(user->id, device_name, user_agent, address, c.now);
+  const std::string token =
+      c.store->create_session(user->id, device_id, c.now, config_.session_lifetime_seconds);
+
+  http_response response =
+      json_response(200, {{"device_id", device_id},
+                          {"user", user->name},
+                          {"must_change_password", user->must_change_password}});
+  response.set_header("Set-Cookie",
+                      session_cookie(c.request, token, config_.session_lifetime_seconds));
+  return response;
+}
+
+http_response api::session_status(context& c) {
+  const auto user = c.store->find_user(c.session->user_name);
+  return json_response(200, {{"user", c.session->user_name},
+                             {"device_id", c.session->device_id},
+                             {"expires_at", c.session->expires_at},
+                             {"must_change_password", user && user->must_change_password}});
+}
+
+http_response api::sign_out(context& c) {
+  c.store->delete_session(c.token);
+  http_response response = empty_response(204);
+  std::string cookie =
+      std::string(session_cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict";
+  if (c.request.tls) cookie += "; Secure";
+  response.set_header("Set-Cookie", cookie);
+  return response;
+}
+
+http_response api::change_password(context& c) {
+  http_response error;
+  const auto body = parse_object(c.request, error);
+  if (!body) return error;
+  const auto old_password = string_member(*body, "old");
+  const auto new_password = string_member(*body, "new");
+  if (!old_password || old_password->size() > model::max_password_bytes) {
+    return invalid("old must be the current password");
+  }
+  if (!new_password || count_code_points(*new_password) < min_new_password_characters ||
+      new_password->size() > model::max_password_bytes) {
+    json errors = json::array();
+    errors.push_back({{"field", "new"}, {"message", "must have at least 10 characters"}});
+    return json_response(400, {{"error", "the new password must have at least 10 characters"},
+                               {"code", "invalid"},
+                               {"errors", std::move(errors)}});
+  }
+  const std::string& address = c.request.remote_address;
+  const std::string& name = c.session->user_name;
+  if (const std::int64_t wait = limiter_.retry_after(address, name, c.now); wait > 0) {
+    http_response response =
+        json_error(429, "rate_limited", "too many wrong passwords; try again later");
+    response.set_header("Retry-After", std::to_string(wait));
+    return response;
+  }
+  if (!c.store->check_password(name, *old_password)) {
+    limiter_.record_failure(address, name, c.now);
+    return json_error(403, "bad_credentials", "the current password is wrong");
+  }
+  limiter_.record_success(address, name);
+  c.store->set_password(name, *new_password);
+  return empty_response(204);
+}
+
+http_response api::get_account(context& c) {
+  const store::account_document account = c.store->load_account(c.session->user_id);
+  http_response response = json_response(200, account.document);
+  response.set_header("ETag", etag(account.revision));
+  return response;
+}
+
+http_response api::put_account(context& c) {
+  const auto if_match = c.request.header("If-Match");
+  if (!if_match) {
+    return json_error(428, "precondition_required",
+                      "send If-Match with the revision the change is based on");
+  }
+  const auto expected = parse_revision(*if_match);
+  if (!expected) return invalid("If-Match must be the revision number, e.g. \"3\"");
+  http_response error;
+  const auto body = parse_object(c.request, error);
+  if (!body) return error;
+
+  json errors = json::array();
+  const json document = check_account_document(*body, errors);
+  if (!errors.empty()) {
+    const std::string first =
+        errors[0]["field"].get<std::string>() + ": " + errors[0]["message"].get<std::string>();
+    return json_response(400, {{"error", first}, {"code", "invalid"}, {"errors", errors}});
+  }
+
+  const std::int64_t user_id = c.session->user_id;
+  store::account_document current;
+  const auto saved = c.store->save_account(user_id, *expected, document, &current);
+  if (!saved) {
+    http_response response = json_response(412, current.document);
+    response.set_header("ETag", etag(current.revision));
+    return response;
+  }
+  if (deps_.events) {
+    deps_.events->publish(user_id, {{"type", "account_changed"}, {"revision", saved->revision}});
+  }
+  if (deps_.tasks) deps_.tasks->account_changed(user_id);
+  http_response response = json_response(200, saved->document);
+  response.set_header("ETag", etag(saved->revision));
+  return response;
+}
+
+// {id}/run, {id}/status, {id}/lease
+http_response api::task_route(context& c, std::string_view rest) {
+  const std::size_t slash = rest.find('/');
+  const std::string_view id = rest.substr(0, slash);
+  const std::string_view action =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (!is_url_safe_id(id)) return json_error(404, "not_found", "no such task");
+  if (!deps_.tasks) return json_error(503, "unavailable", "the scheduler is not running");
+  const std::string task_id(id);
+  const std::int64_t user_id = c.session->user_id;
+  const std::string& method = c.request.method;
+  const auto method_not_allowed = [] {
+    return json_error(405, "method_not_allowed", "this method is not allowed here");
+  };
+
+  if (action == "run") {
+    if (method != "POST") return method_not_allowed();
+    switch (deps_.tasks->run_now(user_id, task_id)) {
+      case task_runner::start_result::started:
+        return json_response(202, {{"started", true}});
+      case task_runner::start_result::already_running:
+        return json_error(409, "already_running", "the task is running already");
+      case task_runner::start_result::not_runnable:
+        return json_error(409, "not_runnable", "the task cannot run (check its settings)");
+      case task_runner::start_result::not_found:
+        break;
+    }
+    return json_error(404, "not_found", "no such task");
+  }
+  if (action == "status") {
+    if (method != "GET") return method_not_allowed();
+    auto status = deps_.tasks->status(user_id, task_id);
+    if (!status) return json_error(404, "not_found", "no such task");
+    return json_response(200, *status);
+  }
+  if (action == "lease") {
+    if (method == "POST") {
+      http_response error;
+      const auto body = parse_object(c.request, error);
+      if (!body) return error;
+      const auto owner = string_member(*body, "owner");
+      if (!owner || owner->empty() || owner->size() > 128) {
+        return invalid("owner must be a non-empty string of at most 128 bytes");
+      }
+      const auto seconds = body->find("seconds");
+      if (seconds == body->end() || !seconds->is_number_integer() || *seconds < 1 ||
+          *seconds > 3600) {
+        return invalid("seconds must be a whole number from 1 to 3600");
+      }
+      if (!deps_.tasks->take_lease(user_id, task_id, *owner, seconds->get<int>())) {
+        return json_error(409, "leased", "another run of this task holds its lease");
+      }
+      return json_response(200, {{"taken", true}});
+    }
+    if (method == "DELETE") {
+      const auto owner = query_parameter(c.query, "owner");
+      if (!owner || owner->empty()) return invalid("give the lease's owner as ?owner=");
+      deps_.tasks->release_lease(user_id, task_id, *owner);
+      return empty_response(204);
+    }
+    return method_not_allowed();
+  }
+  return json_error(404, "not_found", "no such API route");
+}
+
+// folders, messages, messages/{id}/raw
+http_response api::mailbox_route(context& c, std::string_view rest) {
+  if (!deps_.mailboxes) return json_error(503, "unavailable", "the mailbox is not available");
+  mailbox_service& mailboxes = *deps_.mailboxes;
+  const std::int64_t user_id = c.session->user_id;
+  const std::string& method = c.request.method;
+  const auto method_not_allowed = [] {
+    return json_error(405, "method_not_allowed", "this method is not allowed here");
+  };
+
+  if (rest == "folders") {
+    if (method != "GET") return method_not_allowed();
+    return json_response(200, mailboxes.folders(user_id));
+  }
+  if (rest == "messages") {
+    const auto given = query_parameter(c.query, "folder");
+    const std::string folder = given ? *given : "INBOX";
+    if (const std::string problem = model::folder_path_problem(folder); !problem.empty()) {
+      return json_error(400, "invalid_folder", "folder: " + problem);
+    }
+    if (method == "GET") {
+      std::int64_t page = 0;
+      if (const auto text = query_parameter(c.query, "page")) {
+        const auto parsed = parse_number(*text, 1000000);
+        if (!parsed) return invalid("page must be a whole number from 0");
+        page = *parsed;
+      }
+      std::uint64_t total = 0;
+      const auto list =
+          mailboxes.messages(user_id, folder, static_cast<int>(page), page_size, &total);
+      if (!list) return json_error(404, "unknown_folder", "no such folder: " + folder);
+      json messages = json::array();
+      for (const message_entry& m : *list) messages.push_back(message_json(m));
+      return json_response(200, {{"folder", folder},
+                                 {"page", page},
+                                 {"page_size", page_size},
+                                 {"total", total},
+                                 {"messages", std::move(messages)}});
+    }
+    if (method == "POST") {
+      std::string key;
+      if (const auto given_key = c.request.header("X-Junction-Key")) {
+        key = std::string(*given_key);
+        const bool ok = key.size() >= 16 && key.size() <= 64 &&
+                        key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+        if (!ok)
+          return json_error(400, "invalid_key", "X-Junction-Key must be 16 to 64 hex digits");
+      }
+      unsigned flags = 0;
+      if (const auto given_flags = c.request.header("X-Junction-Flags")) {
+        const auto parsed = parse_flags(*given_flags);
+        if (!parsed) {
+          return json_error(400, "invalid_flags",
+                            "X-Junction-Flags takes \\Seen \\Answered \\Flagged \\Draft");
+        }
+        flags = *parsed;
+      }
+      std::int64_t internal_date = c.now;
+      if (const auto given_date = c.request.header("X-Junction-Internal-Date")) {
+        const auto parsed = parse_number(*given_date, std::int64_t{1} << 40);
+        if (!parsed) {
+          return json_error(400, "invalid_date",
+                            "X-Junction-Internal-Date must be seconds since 1970");
+        }
+        internal_date = *parsed;
+      }
+      if (c.request.body.empty()) return invalid("the body must be the message");
+      bool already_had = false;
+      std::string id;
+      try {
+        id = mailboxes.append(user_id, folder, c.request.body, key, flags, internal_date,
+                              &already_had);
+      } catch (const std::invalid_argument& e) {
+        return invalid(e.what());
+      }
+      return json_response(201, {{"id", id}, {"already_had", already_had}});
+    }
+    return method_not_allowed();
+  }
+  constexpr std::string_view prefix = "messages/";
+  constexpr std::string_view suffix = "/raw";
+  if (rest.size() > prefix.size() + suffix.size() && rest.substr(0, prefix.size()) == prefix &&
+      rest.substr(rest.size() - suffix.size()) == suffix) {
+    if (method != "GET") return method_not_allowed();
+    const std::string_view id =
+        rest.substr(prefix.size(), rest.size() - prefix.size() - suffix.size());
+    if (!is_url_safe_id(id)) return json_error(404, "not_found", "no such message");
+    auto raw = mailboxes.raw(user_id, std::string(id));
+    if (!raw) return json_error(404, "not_found", "no such message");
+    http_response response;
+    response.body = std::move(*raw);
+    response.set_header("Content-Type", "message/rfc822");
+    response.set_header("Cache-Control", "no-store");
+    return response;
+  }
+  return json_error(404, "not_found", "no such API route");
+}
+
+http_response api::events(context& c) {
+  if (!deps_.events) return json_error(503, "unavailable", "events are not available");
+  http_response response;
+  response.kind = response_kind::event_stream;
+  response.user_id = c.session->user_id;
+  response.set_header("Content-Type", "text/event-stream");
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+http_response api::bridge(context& c) {
+  const http_request& r = c.request;
+  if (!r.header("Origin")) {
+    return json_error(403, "origin_required", "the bridge needs an Origin header");
+  }
+  if (!origin_allowed(r)) {
+    return json_error(403, "origin_refused", "requests from this Origin are not allowed");
+  }
+  c.store = &deps_.store();
+  c.token = session_token(r);
+  if (!c.token.empty()) c.session = c.store->find_session(c.token, c.now);
+  if (!c.session) return json_error(401, "unauthenticated", "sign in first");
+  touch_device(*c.session, r);
+  if (r.method != "GET" || !r.websocket_upgrade) {
+    http_response response =
+        json_error(426, "upgrade_required", "the bridge speaks WebSocket only");
+    response.set_header("Upgrade", "websocket");
+    return response;
+  }
+  http_response response;
+  response.kind = response_kind::bridge;
+  response.user_id = c.session->user_id;
+  response.session_id = crypto::sha256_hex(c.token);
+  return response;
+}
+
+http_response api::static_file(context& c) {
+  const http_request& r = c.request;
+  if (r.method != "GET" && r.method != "HEAD") {
+    http_response response =
+        json_error(405, "method_not_allowed", "this method is not allowed here");
+    response.set_header("Allow", "GET, HEAD");
+    return response;
+  }
+  const auto not_found = [] { return json_error(404, "not_found", "no such file"); };
+  if (web_root_.empty() || c.path.empty() || c.path.front() != '/') return not_found();
+  const auto decoded = percent_decode(c.path, false);
+  if (!decoded) return json_error(400, "invalid", "the path is not validly %-encoded");
+
+  // Each segment must name an entry of the web root as it is: no "..", no hidden files, no
+  // byte that means something else to the file system.
+  std::filesystem::path relative;
+  std::string_view rest = *decoded;
+  rest.remove_prefix(1);
+  while (!rest.empty()) {
+    const std::size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (segment.empty()) continue;
+    if (segment.front() == '.' || segment.find('\0') != std::string_view::npos ||
+        segment.find('\\') != std::string_view::npos) {
+      return not_found();
+    }
+    relative /= std::filesystem::path(std::string(segment));
+  }
+  if (decoded->back() == '/') relative /= "index.html";
+
+  std::error_code ec;
+  const std::filesystem::path file = std::filesystem::canonical(web_root_ / relative, ec);
+  // canonical() resolves symbolic links, so a link pointing outside the root is refused here.
+  if (ec || !is_within(web_root_, file)) return not_found();
+  if (!std::filesystem::is_regular_file(file, ec)) return not_found();
+  const char* type = content_type_for(file);
+  if (!type) return not_found();
+  const std::uintmax_t size = std::filesystem::file_size(file, ec);
+  if (ec) return not_found();
+
+  http_response response;
+  response.file = file;
+  response.file_size = size;
+  response.set_header("Content-Type", type);
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+}  // namespace junction::serve

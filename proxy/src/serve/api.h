@@ -1,0 +1,93 @@
+// The HTTP API of `junction-proxy serve` and its static files, as a function from a request to
+// a response: sign-in, the account document, task runs, the mailbox, and the checks in front
+// of the event stream and the bridge (whose streaming the server does). Beast-free, so every
+// route is tested without a socket.
+//
+// Errors are JSON {"error": "human message", "code": "stable_code"} with the fitting status.
+// Every /api route but POST /api/session needs the session cookie; a state-changing /api
+// request and /bridge must come from an allowed Origin when they carry one (/bridge must).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "serve/config.h"
+#include "serve/http_types.h"
+#include "serve/services.h"
+#include "serve/signin_limiter.h"
+
+namespace junction::store {
+class account_store;
+struct session_info;
+}  // namespace junction::store
+
+namespace junction::serve {
+
+struct api_dependencies {
+  // The account store of the calling thread (each thread has its own connection).
+  std::function<store::account_store&()> store;
+  event_hub* events = nullptr;
+  task_runner* tasks = nullptr;
+  mailbox_service* mailboxes = nullptr;
+  // Seconds since 1970; time(nullptr) when empty. Tests move it.
+  std::function<std::int64_t()> clock;
+};
+
+inline constexpr std::string_view session_cookie_name = "junction_session";
+
+class api {
+ public:
+  static constexpr int page_size = 50;  // GET /api/mailbox/messages
+
+  api(const serve_config& config, api_dependencies deps);
+
+  // Never throws: a failure inside becomes a 500 (logged through `log` without details of
+  // the request). The security headers are set on every response.
+  http_response handle(const http_request& request);
+
+  // The largest body accepted for a request with this method and target, decided once its
+  // header has arrived: the mailbox append takes a whole message, everything else JSON.
+  std::size_t body_limit(std::string_view method, std::string_view target) const;
+
+  // Called with a short line for unexpected failures (no secrets, no bodies).
+  std::function<void(const std::string&)> log;
+
+ private:
+  struct context;  // one request being handled
+
+  http_response dispatch(context& c);
+  http_response sign_in(context& c);
+  http_response session_status(context& c);
+  http_response sign_out(context& c);
+  http_response change_password(context& c);
+  http_response get_account(context& c);
+  http_response put_account(context& c);
+  http_response task_route(context& c, std::string_view rest);
+  http_response mailbox_route(context& c, std::string_view rest);
+  http_response events(context& c);
+  http_response bridge(context& c);
+  http_response static_file(context& c);
+
+  bool origin_allowed(const http_request& request) const;
+  void touch_device(const store::session_info& session, const http_request& request);
+
+  const serve_config& config_;
+  api_dependencies deps_;
+  signin_limiter limiter_;
+  std::filesystem::path web_root_;  // canonical, empty when there is none
+
+  std::mutex touched_mutex_;
+  std::unordered_map<std::string, std::int64_t> touched_;  // device id → last touch
+};
+
+// {"error": message, "code": code} with `status`.
+http_response json_error(int status, std::string_view code, std::string_view message);
+// X-Content-Type-Options, Referrer-Policy, and the Content-Security-Policy for HTML.
+void add_security_headers(http_response& response);
+
+}  // namespace junction::serve

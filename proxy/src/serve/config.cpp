@@ -1,0 +1,99 @@
+#include "serve/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace junction::serve {
+namespace {
+
+bool parse_listen(std::string_view text, serve_config& out) {
+  bridge::allow_rule rule;
+  if (!bridge::parse_allow_rule(text, rule)) return false;
+  out.listen_address = rule.host;
+  out.listen_port = rule.port;
+  return true;
+}
+
+std::string apply_file(const std::string& path, serve_config& out) {
+  std::ifstream in(path);
+  if (!in) return "cannot read the config file " + path;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!doc.is_object()) return path + ": not a JSON object";
+  try {
+    if (doc.contains("data")) out.data_dir = doc["data"].get<std::string>();
+    if (doc.contains("listen") && !parse_listen(doc["listen"].get<std::string>(), out)) {
+      return path + ": listen: expected ADDRESS:PORT";
+    }
+    if (doc.contains("web_root")) out.web_root = doc["web_root"].get<std::string>();
+    if (doc.contains("tls_certificate")) {
+      out.tls_certificate = doc["tls_certificate"].get<std::string>();
+    }
+    if (doc.contains("tls_private_key")) {
+      out.tls_private_key = doc["tls_private_key"].get<std::string>();
+    }
+    for (const auto& o : doc.value("allowed_origins", nlohmann::json::array())) {
+      out.allowed_origins.push_back(o.get<std::string>());
+    }
+    for (const auto& a : doc.value("allow", nlohmann::json::array())) {
+      bridge::allow_rule rule;
+      if (!bridge::parse_allow_rule(a.get<std::string>(), rule)) {
+        return path + ": allow: expected HOST:PORT, got " + a.get<std::string>();
+      }
+      out.egress_exceptions.push_back(rule);
+    }
+    out.threads = doc.value("threads", out.threads);
+    out.session_lifetime_seconds =
+        doc.value("session_lifetime_seconds", out.session_lifetime_seconds);
+    out.scheduler_interval_override_seconds = doc.value(
+        "scheduler_interval_override_seconds", out.scheduler_interval_override_seconds);
+  } catch (const nlohmann::json::exception& e) {
+    return path + ": " + e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out) {
+  // The config file first, so that flags override it.
+  for (int i = first; i + 1 < argc; ++i) {
+    if (std::string_view(argv[i]) == "--config") {
+      if (auto error = apply_file(argv[i + 1], out); !error.empty()) return error;
+    }
+  }
+  for (int i = first; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) return a + " needs a value";
+    const std::string v = argv[++i];
+    if (a == "--config") continue;
+    if (a == "--data") {
+      out.data_dir = v;
+    } else if (a == "--listen") {
+      if (!parse_listen(v, out)) return "--listen: expected ADDRESS:PORT, got " + v;
+    } else if (a == "--allow") {
+      bridge::allow_rule rule;
+      if (!bridge::parse_allow_rule(v, rule)) return "--allow: expected HOST:PORT, got " + v;
+      out.egress_exceptions.push_back(rule);
+    } else if (a == "--web") {
+      out.web_root = v;
+    } else if (a == "--tls-cert") {
+      out.tls_certificate = v;
+    } else if (a == "--tls-key") {
+      out.tls_private_key = v;
+    } else if (a == "--allow-origin") {
+      out.allowed_origins.push_back(v);
+    } else {
+      return "unknown argument " + a;
+    }
+  }
+  if (out.data_dir.empty()) return "serve needs --data DIR";
+  if (out.tls_certificate.empty() != out.tls_private_key.empty()) {
+    return "TLS needs both --tls-cert and --tls-key";
+  }
+  return {};
+}
+
+}  // namespace junction::serve

@@ -1,0 +1,42 @@
+// Settings of `junction-proxy serve`: command-line flags, optionally a JSON config file with
+// the same names (flags win). Beast-free.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bridge/egress_policy.h"
+
+namespace junction::serve {
+
+struct serve_config {
+  std::filesystem::path data_dir;             // --data
+  std::string listen_address = "127.0.0.1";   // --listen ADDR:PORT
+  std::uint16_t listen_port = 8080;
+  std::filesystem::path web_root;             // static files of the app (web/)
+  std::filesystem::path tls_certificate;      // optional: serve https/wss
+  std::filesystem::path tls_private_key;
+  std::vector<std::string> allowed_origins;   // beside the server's own origin
+  std::vector<bridge::allow_rule> egress_exceptions;  // --allow HOST:PORT
+  int threads = 2;
+  std::int64_t session_lifetime_seconds = 30LL * 24 * 3600;
+  std::size_t max_json_body = 1 << 20;
+  std::size_t max_message_body = 64 << 20;  // POST /api/mailbox/messages
+  // Sign-in rate limit: this many failures per address+user name within the window.
+  int signin_failures_allowed = 5;
+  int signin_window_seconds = 900;
+  // Scheduler: a floor on intervals, for tests (seconds; 0 = the task's own interval).
+  int scheduler_interval_override_seconds = 0;
+};
+
+// Parses `serve` arguments (argv after "serve"): --data DIR, --listen ADDR:PORT, --config FILE,
+// --allow HOST:PORT (repeatable), --web DIR, --tls-cert FILE, --tls-key FILE,
+// --allow-origin ORIGIN (repeatable). The config file is JSON with the keys "data", "listen",
+// "web_root", "tls_certificate", "tls_private_key", "allowed_origins", "allow", "threads",
+// "session_lifetime_seconds", "scheduler_interval_override_seconds"; flags override it.
+// Returns an error message, empty on success.
+std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out);
+
+}  // namespace junction::serve

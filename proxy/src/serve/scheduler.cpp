@@ -1,0 +1,336 @@
+#include "serve/scheduler.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "model/retrieval_task.h"
+#include "retrieval_runner.h"
+#include "serve/maildir_service.h"
+#include "store/account_store.h"
+
+namespace junction::serve {
+namespace {
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+const nlohmann::json* find_task(const nlohmann::json& document, const std::string& task_id) {
+  auto tasks = document.find("retrieval_tasks");
+  if (tasks == document.end() || !tasks->is_array()) return nullptr;
+  for (const auto& t : *tasks) {
+    if (t.is_object() && t.value("id", "") == task_id) return &t;
+  }
+  return nullptr;
+}
+
+nlohmann::json run_to_json(const store::run_record& r) {
+  return {{"started_at", r.started_at}, {"finished_at", r.finished_at}, {"ok", r.ok},
+          {"failure", r.failure},       {"message", r.message},         {"folders", r.folders},
+          {"trigger", r.trigger}};
+}
+
+// The lease key of a task; the same key the store's retrieval state uses.
+std::string lease_key(std::int64_t user_id, const std::string& task_id) {
+  return "user:" + std::to_string(user_id) + "/task:" + task_id;
+}
+
+}  // namespace
+
+scheduler::scheduler(serve_config config, const crypto::secret_box& secrets, event_hub& events)
+    : config_(std::move(config)),
+      secrets_(secrets),
+      events_(events),
+      owner_("proxy:" + crypto::random_hex(8)),
+      random_(std::random_device{}()) {}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::start() {
+  stopping_ = false;
+  loop_thread_ = std::thread([this] { loop(); });
+}
+
+void scheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.exchange(true) && !loop_thread_.joinable()) return;
+  }
+  wake_.notify_all();
+  if (loop_thread_.joinable()) loop_thread_.join();
+  std::vector<worker> workers;
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) {
+    if (w.thread.joinable()) w.thread.join();
+  }
+}
+
+void scheduler::reap_finished_workers() {
+  std::vector<worker> finished;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::partition(workers_.begin(), workers_.end(),
+                             [](const worker& w) { return !w.done->load(); });
+    std::move(it, workers_.end(), std::back_inserter(finished));
+    workers_.erase(it, workers_.end());
+  }
+  for (auto& w : finished) w.thread.join();
+}
+
+std::int64_t scheduler::interval_seconds(int interval_minutes) const {
+  if (config_.scheduler_interval_override_seconds > 0) {
+    return config_.scheduler_interval_override_seconds;
+  }
+  return std::max<std::int64_t>(60, std::int64_t{interval_minutes} * 60);
+}
+
+std::int64_t scheduler::jitter(std::int64_t span) {
+  if (span <= 0) return 0;
+  std::lock_guard lock(mutex_);
+  return static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(span + 1));
+}
+
+void scheduler::account_changed(std::int64_t user_id) {
+  {
+    std::lock_guard lock(mutex_);
+    resync_users_.push_back(user_id);
+  }
+  wake_.notify_all();
+}
+
+// Brings the schedule in line with the user's account document: automatic tasks get an entry
+// (a new one runs soon, with jitter so many tasks do not start together), others lose theirs.
+void scheduler::resync(std::int64_t user_id, std::int64_t now) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  const auto account = accounts.load_account(user_id);
+  std::vector<std::string> automatic;
+  if (auto tasks = account.document.find("retrieval_tasks");
+      tasks != account.document.end() && tasks->is_array()) {
+    for (const auto& t : *tasks) {
+      if (!t.is_object() || !t.contains("id")) continue;
+      const std::string id = t.value("id", "");
+      if (t.value("method", "manual") == "automatic") {
+        automatic.push_back(id);
+        if (!accounts.schedule(user_id, id)) {
+          accounts.set_schedule({user_id, id, now + jitter(5), 0});
+        }
+      } else {
+        accounts.remove_schedule(user_id, id);
+      }
+    }
+  }
+  for (const auto& entry : accounts.due(now + 100LL * 365 * 24 * 3600)) {
+    if (entry.user_id == user_id &&
+        std::find(automatic.begin(), automatic.end(), entry.task_id) == automatic.end()) {
+      accounts.remove_schedule(user_id, entry.task_id);
+    }
+  }
+}
+
+void scheduler::loop() {
+  while (!stopping_) {
+    reap_finished_workers();
+    const auto now = now_seconds();
+    std::vector<std::int64_t> users;
+    bool all = false;
+    {
+      std::lock_guard lock(mutex_);
+      users.swap(resync_users_);
+      all = resync_all_;
+      resync_all_ = false;
+    }
+    try {
+      if (all) {
+        store::database db(config_.data_dir / "junction.db");
+        store::account_store accounts(db, secrets_);
+        for (const auto& u : accounts.users()) users.push_back(u.id);
+      }
+      for (auto u : users) resync(u, now);
+      std::vector<store::schedule_entry> due;
+      {
+        store::database db(config_.data_dir / "junction.db");
+        store::account_store accounts(db, secrets_);
+        due = accounts.due(now);
+      }
+      for (const auto& entry : due) launch(entry.user_id, entry.task_id, "schedule");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "scheduler: %s\n", e.what());
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::seconds(1),
+                   [this] { return stopping_.load() || !resync_users_.empty(); });
+  }
+}
+
+task_runner::start_result scheduler::run_now(std::int64_t user_id, const std::string& task_id) {
+  if (stopping_) return start_result::not_runnable;
+  {
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    if (!find_task(accounts.load_account(user_id).document, task_id)) {
+      return start_result::not_found;
+    }
+  }
+  return launch(user_id, task_id, "manual");
+}
+
+task_runner::start_result scheduler::launch(std::int64_t user_id, const std::string& task_id,
+                                            const std::string& trigger) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return start_result::not_runnable;
+  if (running_.count({user_id, task_id}) > 0) return start_result::already_running;
+  running_[{user_id, task_id}] = running{nullptr, trigger};
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  workers_.push_back(worker{std::thread([this, user_id, task_id, trigger, done] {
+                              run(user_id, task_id, trigger);
+                              *done = true;
+                            }),
+                            done});
+  return start_result::started;
+}
+
+void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigger) {
+  const std::string key = lease_key(user_id, task_id);
+  try {
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    auto now = now_seconds();
+    if (!accounts.acquire_lease(key, owner_, now, lease_seconds)) {
+      // Someone else (a browser) is running it: look again a little later.
+      if (auto entry = accounts.schedule(user_id, task_id)) {
+        entry->next_run_at = now + 30;
+        accounts.set_schedule(*entry);
+      }
+      std::lock_guard lock(mutex_);
+      running_.erase({user_id, task_id});
+      return;
+    }
+    const auto account = accounts.load_account(user_id);
+    const nlohmann::json* task_json = find_task(account.document, task_id);
+    store::run_record record;
+    record.task_id = task_id;
+    record.trigger = trigger;
+    record.started_at = now;
+    bool automatic = false;
+    int interval_minutes = 10;
+    bool cancelled = false;
+    if (!task_json) {
+      record.ok = false;
+      record.failure = "config";
+      record.message = "the task no longer exists";
+    } else {
+      auto parsed = model::parse_retrieval_task(*task_json);
+      if (!parsed.ok()) {
+        record.failure = "config";
+        record.message = parsed.errors.empty() ? "invalid task" : to_string(parsed.errors.front());
+      } else {
+        auto task = *parsed.task;
+        automatic = task.method == model::retrieval_method::automatic;
+        interval_minutes = task.interval_minutes;
+        // The store's state and delivery keys are per user and task.
+        task.id = "u" + std::to_string(user_id) + "-" + task_id;
+        events_.publish(user_id, {{"type", "run_started"}, {"task_id", task_id},
+                                  {"trigger", trigger}});
+        proxy::run_options options;
+        options.data_dir = config_.data_dir;
+        options.database_file = config_.data_dir / "junction.db";
+        options.mailbox_dir = maildir_service::user_dir(config_.data_dir, user_id) / "mailbox";
+        options.cancel = &stopping_;
+        std::int64_t last_renew = now;
+        options.on_progress = [&](std::string_view folder, std::uint64_t done,
+                                  std::uint64_t total) {
+          nlohmann::json event = {{"type", "progress"}, {"task_id", task_id},
+                                  {"folder", std::string(folder)}, {"done", done},
+                                  {"total", total}};
+          {
+            std::lock_guard lock(mutex_);
+            running_[{user_id, task_id}].progress = event;
+          }
+          events_.publish(user_id, event);
+          const auto t = now_seconds();
+          if (t - last_renew >= lease_seconds / 4) {
+            accounts.renew_lease(key, owner_, t, lease_seconds);
+            last_renew = t;
+          }
+        };
+        const auto summary = proxy::run_retrieval(task, options);
+        record.ok = summary.ok;
+        record.failure = summary.ok ? "" : std::string(jobs::to_string(summary.failure));
+        record.message = summary.message;
+        cancelled = summary.failure == jobs::failure_kind::cancelled;
+        for (const auto& f : summary.folders) {
+          record.folders.push_back({{"folder", f.folder},
+                                    {"new", f.new_messages},
+                                    {"already_had", f.already_had},
+                                    {"deleted", f.deleted}});
+        }
+      }
+    }
+    record.finished_at = now_seconds();
+    accounts.record_run(user_id, record);
+    // The next automatic run: the interval on success, doubling back-off on failure (capped
+    // at an hour, or the interval when that is longer).
+    auto entry = accounts.schedule(user_id, task_id);
+    if (automatic) {
+      store::schedule_entry next = entry.value_or(store::schedule_entry{user_id, task_id, 0, 0});
+      const std::int64_t interval = interval_seconds(interval_minutes);
+      if (record.ok || cancelled) {
+        next.consecutive_failures = record.ok ? 0 : next.consecutive_failures;
+        next.next_run_at = record.finished_at + interval + jitter(interval / 20);
+      } else {
+        next.consecutive_failures = std::min(next.consecutive_failures + 1, 30);
+        const std::int64_t cap = std::max<std::int64_t>(3600, interval);
+        std::int64_t delay = interval;
+        for (int i = 0; i < next.consecutive_failures && delay < cap; ++i) delay *= 2;
+        next.next_run_at = record.finished_at + std::min(delay, cap);
+      }
+      accounts.set_schedule(next);
+    } else if (entry) {
+      accounts.remove_schedule(user_id, task_id);
+    }
+    accounts.release_lease(key, owner_);
+    events_.publish(user_id, {{"type", "run_finished"}, {"task_id", task_id},
+                              {"run", run_to_json(record)}});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scheduler: run of task %s failed: %s\n", task_id.c_str(), e.what());
+  }
+  std::lock_guard lock(mutex_);
+  running_.erase({user_id, task_id});
+}
+
+std::optional<nlohmann::json> scheduler::status(std::int64_t user_id, const std::string& task_id) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  if (!find_task(accounts.load_account(user_id).document, task_id)) return std::nullopt;
+  nlohmann::json out = {{"task_id", task_id}};
+  auto runs = accounts.runs(user_id, task_id, 1);
+  out["last_run"] = runs.empty() ? nlohmann::json(nullptr) : run_to_json(runs.front());
+  auto entry = accounts.schedule(user_id, task_id);
+  out["next_run_at"] = entry ? nlohmann::json(entry->next_run_at) : nlohmann::json(nullptr);
+  out["consecutive_failures"] = entry ? entry->consecutive_failures : 0;
+  std::lock_guard lock(mutex_);
+  auto it = running_.find({user_id, task_id});
+  out["running"] = it != running_.end();
+  out["progress"] = it != running_.end() ? it->second.progress : nlohmann::json(nullptr);
+  return out;
+}
+
+bool scheduler::take_lease(std::int64_t user_id, const std::string& task_id,
+                           const std::string& owner, int seconds) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  seconds = std::clamp(seconds, 10, 600);
+  return accounts.acquire_lease(lease_key(user_id, task_id), "browser:" + owner, now_seconds(),
+                                seconds);
+}
+
+void scheduler::release_lease(std::int64_t user_id, const std::string& task_id,
+                              const std::string& owner) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  accounts.release_lease(lease_key(user_id, task_id), "browser:" + owner);
+}
+
+}  // namespace junction::serve

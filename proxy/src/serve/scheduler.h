@@ -1,0 +1,78 @@
+// The scheduler: runs each automatic retrieval task natively every interval (default 10
+// minutes) with a little jitter, and "Retrieve Messages Now" on request. One run of a task at
+// a time, whoever starts it (a lease per task in the store); failures back off, doubling,
+// capped at one hour; the schedule is in the store, so it survives restarts. A kill -9 in
+// the middle of a run loses and duplicates nothing: the job only records what is durable,
+// and the lease expires by itself.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "crypto/secrets.h"
+#include "serve/config.h"
+#include "serve/services.h"
+
+namespace junction::serve {
+
+class scheduler final : public task_runner {
+ public:
+  scheduler(serve_config config, const crypto::secret_box& secrets, event_hub& events);
+  ~scheduler() override;
+
+  void start();
+  // Asks running tasks to stop at a safe point and waits for them.
+  void stop();
+
+  start_result run_now(std::int64_t user_id, const std::string& task_id) override;
+  std::optional<nlohmann::json> status(std::int64_t user_id, const std::string& task_id) override;
+  void account_changed(std::int64_t user_id) override;
+  bool take_lease(std::int64_t user_id, const std::string& task_id, const std::string& owner,
+                  int seconds) override;
+  void release_lease(std::int64_t user_id, const std::string& task_id,
+                     const std::string& owner) override;
+
+  static constexpr int lease_seconds = 120;
+
+ private:
+  struct running {
+    nlohmann::json progress;  // null until the first progress
+    std::string trigger;
+  };
+  using task_ref = std::pair<std::int64_t, std::string>;
+
+  void loop();
+  void resync(std::int64_t user_id, std::int64_t now);
+  start_result launch(std::int64_t user_id, const std::string& task_id, const std::string& trigger);
+  void run(std::int64_t user_id, std::string task_id, std::string trigger);
+  std::int64_t interval_seconds(int interval_minutes) const;
+  std::int64_t jitter(std::int64_t span);
+
+  serve_config config_;
+  const crypto::secret_box& secrets_;
+  event_hub& events_;
+  std::string owner_;  // lease owner name of this process
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<task_ref, running> running_;
+  std::vector<std::int64_t> resync_users_;
+  bool resync_all_ = true;
+  struct worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  void reap_finished_workers();
+  std::vector<worker> workers_;
+  std::thread loop_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mt19937_64 random_;
+};
+
+}  // namespace junction::serve

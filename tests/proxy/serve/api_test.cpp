@@ -1,0 +1,600 @@
+// The API's routes, called without a socket: a request in, a response out, against a real
+// account store in a temporary folder and fakes of the scheduler and the mailbox.
+#include "serve/api.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "serve_fakes.h"
+
+namespace junction::serve {
+namespace {
+
+using nlohmann::json;
+using testing::fake_mailbox;
+using testing::fake_tasks;
+using testing::store_fixture;
+
+constexpr const char* own_origin = "http://junction.test";
+
+class api_test : public ::testing::Test {
+ protected:
+  api_test() {
+    config_.web_root = fixture_.folder.path() / "web";
+    std::filesystem::create_directories(config_.web_root / "app");
+    write(config_.web_root / "index.html", "<!doctype html><title>Junction</title>");
+    write(config_.web_root / "app" / "main.js", "console.log(1);");
+    write(config_.web_root / "app" / "a b.mjs", "export {};");
+    write(config_.web_root / "core.wasm", std::string("\0asm", 4));
+    write(config_.web_root / "notes.txt", "not served");
+    write(config_.web_root / ".hidden.js", "secret");
+    write(fixture_.folder.path() / "outside.js", "outside");
+    std::filesystem::create_symlink(fixture_.folder.path() / "outside.js",
+                                    config_.web_root / "link.js");
+    config_.allowed_origins = {"https://app.example.org"};
+    make_api();
+  }
+
+  static void write(const std::filesystem::path& file, const std::string& text) {
+    std::ofstream(file, std::ios::binary) << text;
+  }
+
+  void make_api() {
+    api_dependencies deps;
+    deps.store = [this]() -> store::account_store& { return fixture_.store; };
+    deps.events = &hub_;
+    deps.tasks = &tasks_;
+    deps.mailboxes = &mailbox_;
+    deps.clock = [this] { return now_; };
+    api_ = std::make_unique<api>(config_, deps);
+  }
+
+  static http_request request(std::string method, std::string target, std::string body = {}) {
+    http_request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.remote_address = "192.0.2.7";
+    r.headers.push_back({"Host", "junction.test"});
+    r.headers.push_back({"User-Agent", "TestBrowser/1.0"});
+    return r;
+  }
+
+  http_request authed(std::string method, std::string target, std::string body = {}) {
+    http_request r = request(std::move(method), std::move(target), std::move(body));
+    r.headers.push_back({"Cookie", "theme=dark; junction_session=" + token_});
+    return r;
+  }
+
+  http_response sign_in(const std::string& user, const std::string& password) {
+    return api_->handle(request(
+        "POST", "/api/session",
+        json{{"username", user}, {"password", password}, {"device_name", "Laptop"}}.dump()));
+  }
+
+  // Signs alice in and keeps the session token.
+  void sign_in_alice() {
+    const http_response r = sign_in("alice", store_fixture::alice_password);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string cookie(r.header("Set-Cookie").value_or(""));
+    const std::size_t eq = cookie.find('=');
+    token_ = cookie.substr(eq + 1, 64);
+  }
+
+  static json body_of(const http_response& r) { return json::parse(r.body); }
+
+  static json valid_task() {
+    return {{"type", "imap"},
+            {"server", "mail.example.com"},
+            {"username", "alice"},
+            {"password", "mail secret"}};
+  }
+
+  http_response put_account(const json& document, std::optional<std::string> if_match) {
+    http_request r = authed("PUT", "/api/account", document.dump());
+    if (if_match) r.headers.push_back({"If-Match", *if_match});
+    return api_->handle(r);
+  }
+
+  store_fixture fixture_;
+  serve_config config_;
+  event_hub hub_;
+  fake_tasks tasks_;
+  fake_mailbox mailbox_;
+  std::int64_t now_ = 1700000000;
+  std::unique_ptr<api> api_;
+  std::string token_;
+};
+
+// ---- Sign-in --------------------------------------------------------------------------------
+
+TEST_F(api_test, sign_in_sets_an_http_only_strict_cookie_and_registers_the_device) {
+  const http_response r = sign_in("alice", store_fixture::alice_password);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = body_of(r);
+  EXPECT_EQ(body["user"], "alice");
+  EXPECT_EQ(body["must_change_password"], false);
+  ASSERT_TRUE(body["device_id"].is_string());
+
+  const std::string cookie(r.header("Set-Cookie").value_or(""));
+  EXPECT_TRUE(std::regex_match(
+      cookie, std::regex("junction_session=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; "
+                         "SameSite=Strict")))
+      << cookie;
+
+  const auto devices = fixture_.store.devices(fixture_.alice_id);
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].id, body["device_id"]);
+  EXPECT_EQ(devices[0].name, "Laptop");
+  EXPECT_EQ(devices[0].user_agent, "TestBrowser/1.0");
+  EXPECT_EQ(devices[0].address, "192.0.2.7");
+}
+
+TEST_F(api_test, cookie_is_secure_over_tls) {
+  http_request r =
+      request("POST", "/api/session",
+              json{{"username", "alice"}, {"password", store_fixture::alice_password}}.dump());
+  r.tls = true;
+  const http_response response = api_->handle(r);
+  ASSERT_EQ(response.status, 200);
+  EXPECT_NE(std::string(response.header("Set-Cookie").value_or("")).find("; Secure"),
+            std::string::npos);
+}
+
+TEST_F(api_test, wrong_password_and_unknown_user_get_the_same_401) {
+  const http_response wrong = sign_in("alice", "not the password");
+  const http_response unknown = sign_in("mallory", "not the password");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.body, unknown.body);
+  EXPECT_EQ(body_of(wrong)["code"], "bad_credentials");
+  EXPECT_FALSE(wrong.header("Set-Cookie"));
+}
+
+TEST_F(api_test, repeated_failures_are_rate_limited_until_the_window_passes) {
+  for (int i = 0; i < config_.signin_failures_allowed; ++i) {
+    EXPECT_EQ(sign_in("Alice", "guess " + std::to_string(i)).status, 401);
+  }
+  // Even the right password waits now, under any case of the name.
+  const http_response limited = sign_in("alice", store_fixture::alice_password);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(body_of(limited)["code"], "rate_limited");
+  const int retry_after = std::stoi(std::string(limited.header("Retry-After").value_or("0")));
+  EXPECT_GT(retry_after, 0);
+  EXPECT_LE(retry_after, config_.signin_window_seconds);
+
+  now_ += retry_after;
+  EXPECT_EQ(sign_in("alice", store_fixture::alice_password).status, 200);
+}
+
+TEST_F(api_test, one_address_guessing_many_user_names_is_rate_limited_too) {
+  const int overall = config_.signin_failures_allowed * 4;
+  for (int i = 0; i < overall; ++i) {
+    EXPECT_EQ(sign_in("user" + std::to_string(i), "guess").status, 401);
+  }
+  EXPECT_EQ(sign_in("alice", store_fixture::alice_password).status, 429);
+}
+
+TEST_F(api_test, malformed_sign_in_bodies_are_400) {
+  EXPECT_EQ(api_->handle(request("POST", "/api/session", "{not json")).status, 400);
+  EXPECT_EQ(api_->handle(request("POST", "/api/session", "[1,2]")).status, 400);
+  EXPECT_EQ(
+      api_->handle(request("POST", "/api/session", R"({"username": 5, "password": "x"})")).status,
+      400);
+  EXPECT_EQ(api_->handle(request("POST", "/api/session", std::string(5000, '[') + "]")).status,
+            400);
+}
+
+TEST_F(api_test, session_status_and_sign_out) {
+  sign_in_alice();
+  const http_response who = api_->handle(authed("GET", "/api/session"));
+  ASSERT_EQ(who.status, 200);
+  EXPECT_EQ(body_of(who)["user"], "alice");
+
+  const http_response out = api_->handle(authed("DELETE", "/api/session"));
+  EXPECT_EQ(out.status, 204);
+  EXPECT_NE(std::string(out.header("Set-Cookie").value_or("")).find("Max-Age=0"),
+            std::string::npos);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/session")).status, 401);
+}
+
+TEST_F(api_test, every_api_route_needs_a_session) {
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/api/session"},
+      {"DELETE", "/api/session"},
+      {"POST", "/api/password"},
+      {"GET", "/api/account"},
+      {"PUT", "/api/account"},
+      {"POST", "/api/tasks/t1/run"},
+      {"GET", "/api/tasks/t1/status"},
+      {"POST", "/api/tasks/t1/lease"},
+      {"DELETE", "/api/tasks/t1/lease?owner=x"},
+      {"GET", "/api/events"},
+      {"GET", "/api/mailbox/folders"},
+      {"GET", "/api/mailbox/messages?folder=INBOX"},
+      {"GET", "/api/mailbox/messages/m1/raw"},
+      {"POST", "/api/mailbox/messages?folder=INBOX"},
+      {"GET", "/api/nothing-here"},
+  };
+  for (const auto& [method, target] : routes) {
+    http_request r = request(method, target, "{}");
+    const http_response none = api_->handle(r);
+    EXPECT_EQ(none.status, 401) << method << " " << target;
+    EXPECT_EQ(body_of(none)["code"], "unauthenticated");
+    r.headers.push_back({"Cookie", "junction_session=" + std::string(64, 'a')});
+    EXPECT_EQ(api_->handle(r).status, 401) << method << " " << target << " with a made-up token";
+  }
+  EXPECT_TRUE(mailbox_.appends.empty());
+  EXPECT_EQ(tasks_.account_changes, 0);
+}
+
+TEST_F(api_test, expired_session_is_refused) {
+  sign_in_alice();
+  now_ += config_.session_lifetime_seconds + 1;
+  EXPECT_EQ(api_->handle(authed("GET", "/api/account")).status, 401);
+}
+
+TEST_F(api_test, foreign_origin_is_refused_for_changes_and_sign_in) {
+  sign_in_alice();
+  http_request login =
+      request("POST", "/api/session",
+              json{{"username", "alice"}, {"password", store_fixture::alice_password}}.dump());
+  login.headers.push_back({"Origin", "https://evil.example"});
+  const http_response refused = api_->handle(login);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(body_of(refused)["code"], "origin_refused");
+
+  http_request put = authed("PUT", "/api/account", R"({"retrieval_tasks": []})");
+  put.headers.push_back({"If-Match", "0"});
+  put.headers.push_back({"Origin", "null"});
+  EXPECT_EQ(api_->handle(put).status, 403);
+  EXPECT_EQ(fixture_.store.load_account(fixture_.alice_id).revision, 0);
+
+  // The server's own origin and the configured ones are fine; so is a read from anywhere.
+  put.headers.back().value = own_origin;
+  EXPECT_EQ(api_->handle(put).status, 200);
+  http_request run = authed("POST", "/api/tasks/t1/run");
+  run.headers.push_back({"Origin", "https://app.example.org"});
+  EXPECT_EQ(api_->handle(run).status, 404);
+  http_request read = authed("GET", "/api/account");
+  read.headers.push_back({"Origin", "https://evil.example"});
+  EXPECT_EQ(api_->handle(read).status, 200);
+}
+
+TEST_F(api_test, change_password_checks_the_old_one_and_the_length) {
+  sign_in_alice();
+  http_response short_one =
+      api_->handle(authed("POST", "/api/password",
+                          json{{"old", store_fixture::alice_password}, {"new", "short"}}.dump()));
+  EXPECT_EQ(short_one.status, 400);
+  EXPECT_EQ(body_of(short_one)["errors"][0]["field"], "new");
+
+  EXPECT_EQ(api_->handle(authed("POST", "/api/password",
+                                json{{"old", "wrong"}, {"new", "a much longer one"}}.dump()))
+                .status,
+            403);
+  EXPECT_EQ(
+      api_
+          ->handle(authed(
+              "POST", "/api/password",
+              json{{"old", store_fixture::alice_password}, {"new", "a much longer one"}}.dump()))
+          .status,
+      204);
+  EXPECT_EQ(sign_in("alice", store_fixture::alice_password).status, 401);
+  EXPECT_EQ(sign_in("alice", "a much longer one").status, 200);
+}
+
+// ---- The account document -------------------------------------------------------------------
+
+TEST_F(api_test, account_starts_at_revision_0_with_its_etag) {
+  sign_in_alice();
+  const http_response r = api_->handle(authed("GET", "/api/account"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("ETag").value_or(""), "\"0\"");
+  EXPECT_EQ(body_of(r)["revision"], 0);
+  EXPECT_EQ(body_of(r)["retrieval_tasks"], json::array());
+  EXPECT_EQ(r.header("Cache-Control").value_or(""), "no-store");
+}
+
+TEST_F(api_test, put_without_if_match_is_428) {
+  sign_in_alice();
+  const http_response r = put_account({{"retrieval_tasks", json::array()}}, std::nullopt);
+  EXPECT_EQ(r.status, 428);
+  EXPECT_EQ(body_of(r)["code"], "precondition_required");
+}
+
+TEST_F(api_test, put_saves_publishes_and_reschedules) {
+  sign_in_alice();
+  std::vector<json> events;
+  std::mutex mutex;
+  const auto token = hub_.subscribe(fixture_.alice_id, [&](const json& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  });
+
+  const http_response r = put_account({{"retrieval_tasks", json::array({valid_task()})}}, "\"0\"");
+  hub_.unsubscribe(token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("ETag").value_or(""), "\"1\"");
+  const json body = body_of(r);
+  EXPECT_EQ(body["revision"], 1);
+  ASSERT_EQ(body["retrieval_tasks"].size(), 1u);
+  EXPECT_FALSE(body["retrieval_tasks"][0].value("id", "").empty());
+  EXPECT_EQ(body["retrieval_tasks"][0]["password"], "mail secret");
+
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], (json{{"type", "account_changed"}, {"revision", 1}}));
+  EXPECT_EQ(tasks_.account_changes, 1);
+  EXPECT_EQ(tasks_.last_user, fixture_.alice_id);
+}
+
+TEST_F(api_test, stale_revision_is_412_with_the_current_document) {
+  sign_in_alice();
+  ASSERT_EQ(put_account({{"retrieval_tasks", json::array({valid_task()})}}, "0").status, 200);
+  const http_response stale = put_account({{"retrieval_tasks", json::array()}}, "\"0\"");
+  EXPECT_EQ(stale.status, 412);
+  EXPECT_EQ(stale.header("ETag").value_or(""), "\"1\"");
+  EXPECT_EQ(body_of(stale)["revision"], 1);
+  EXPECT_EQ(body_of(stale)["retrieval_tasks"].size(), 1u);
+  EXPECT_EQ(tasks_.account_changes, 1);
+}
+
+TEST_F(api_test, invalid_task_is_400_naming_the_field) {
+  sign_in_alice();
+  json bad = valid_task();
+  bad["port"] = 70000;
+  const http_response r = put_account({{"retrieval_tasks", json::array({valid_task(), bad})}}, "0");
+  ASSERT_EQ(r.status, 400);
+  const json body = body_of(r);
+  EXPECT_EQ(body["code"], "invalid");
+  ASSERT_FALSE(body["errors"].empty());
+  EXPECT_EQ(body["errors"][0]["field"], "retrieval_tasks[1].port");
+  EXPECT_EQ(fixture_.store.load_account(fixture_.alice_id).revision, 0);
+
+  json no_server = valid_task();
+  no_server.erase("server");
+  EXPECT_EQ(body_of(put_account({{"retrieval_tasks", json::array({no_server})}},
+                                "0"))["errors"][0]["field"],
+            "retrieval_tasks[0].server");
+  EXPECT_EQ(body_of(put_account({{"retrieval_tasks", "none"}}, "0"))["errors"][0]["field"],
+            "retrieval_tasks");
+  EXPECT_EQ(
+      body_of(put_account({{"retrieval_tasks", json::array({42})}}, "0"))["errors"][0]["field"],
+      "retrieval_tasks[0]");
+  EXPECT_EQ(put_account({{"retrieval_tasks", json::array()}}, "three").status, 400);
+}
+
+TEST_F(api_test, saved_task_may_leave_out_its_password_but_a_new_one_may_not) {
+  sign_in_alice();
+  const json saved = body_of(put_account({{"retrieval_tasks", json::array({valid_task()})}}, "0"));
+  json task = saved["retrieval_tasks"][0];
+  task.erase("password");
+  task["interval_minutes"] = 30;
+  const http_response r = put_account({{"retrieval_tasks", json::array({task})}}, "1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["retrieval_tasks"][0]["password"], "mail secret");
+  EXPECT_EQ(body_of(r)["retrieval_tasks"][0]["interval_minutes"], 30);
+
+  json fresh = valid_task();
+  fresh.erase("password");
+  const http_response refused = put_account({{"retrieval_tasks", json::array({fresh})}}, "2");
+  ASSERT_EQ(refused.status, 400);
+  EXPECT_EQ(body_of(refused)["errors"][0]["field"], "retrieval_tasks[0].password");
+}
+
+// ---- Tasks ----------------------------------------------------------------------------------
+
+TEST_F(api_test, run_now_answers_started_already_running_or_not_found) {
+  sign_in_alice();
+  tasks_.results["t1"] = task_runner::start_result::started;
+  tasks_.results["t2"] = task_runner::start_result::already_running;
+  const http_response started = api_->handle(authed("POST", "/api/tasks/t1/run"));
+  EXPECT_EQ(started.status, 202);
+  EXPECT_EQ(body_of(started)["started"], true);
+  EXPECT_EQ(tasks_.last_user, fixture_.alice_id);
+  const http_response busy = api_->handle(authed("POST", "/api/tasks/t2/run"));
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(body_of(busy)["code"], "already_running");
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t3/run")).status, 404);
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/..%2f/run")).status, 404);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/tasks/t1/run")).status, 405);
+}
+
+TEST_F(api_test, task_status_comes_from_the_runner) {
+  sign_in_alice();
+  tasks_.statuses["t1"] = {{"task_id", "t1"}, {"running", false}, {"consecutive_failures", 2}};
+  const http_response r = api_->handle(authed("GET", "/api/tasks/t1/status"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), tasks_.statuses["t1"]);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/tasks/t9/status")).status, 404);
+}
+
+TEST_F(api_test, lease_is_taken_refused_to_another_owner_and_released) {
+  sign_in_alice();
+  const auto lease = [&](const std::string& owner, int seconds) {
+    return api_->handle(
+        authed("POST", "/api/tasks/t1/lease", json{{"owner", owner}, {"seconds", seconds}}.dump()));
+  };
+  EXPECT_EQ(lease("tab-1", 60).status, 200);
+  const http_response taken = lease("tab-2", 60);
+  EXPECT_EQ(taken.status, 409);
+  EXPECT_EQ(lease("tab-1", 0).status, 400);
+  EXPECT_EQ(api_->handle(authed("DELETE", "/api/tasks/t1/lease?owner=tab-1")).status, 204);
+  EXPECT_EQ(tasks_.released, std::vector<std::string>{"t1/tab-1"});
+  EXPECT_EQ(lease("tab-2", 60).status, 200);
+  EXPECT_EQ(api_->handle(authed("DELETE", "/api/tasks/t1/lease")).status, 400);
+}
+
+// ---- Mailbox --------------------------------------------------------------------------------
+
+TEST_F(api_test, folders_and_message_pages) {
+  sign_in_alice();
+  const http_response folders = api_->handle(authed("GET", "/api/mailbox/folders"));
+  ASSERT_EQ(folders.status, 200);
+  EXPECT_EQ(body_of(folders)[0]["name"], "INBOX");
+
+  const http_response page =
+      api_->handle(authed("GET", "/api/mailbox/messages?folder=INBOX&page=2"));
+  ASSERT_EQ(page.status, 200);
+  const json body = body_of(page);
+  EXPECT_EQ(body["folder"], "INBOX");
+  EXPECT_EQ(body["page"], 2);
+  EXPECT_EQ(body["total"], 120);
+  ASSERT_EQ(body["messages"].size(), 20u);
+  const json& first = body["messages"][0];
+  EXPECT_EQ(first["id"], "m100");
+  EXPECT_EQ(first["subject"], "Message 100");
+  EXPECT_EQ(first["flags"], json::array({"\\Seen"}));
+  for (const char* key : {"from", "to", "date", "date_unix", "size"}) {
+    EXPECT_TRUE(first.contains(key)) << key;
+  }
+
+  const http_response unknown = api_->handle(authed("GET", "/api/mailbox/messages?folder=Nope"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(body_of(unknown)["code"], "unknown_folder");
+  EXPECT_EQ(api_->handle(authed("GET", "/api/mailbox/messages?folder=a%2F..%2Fb")).status, 400);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/mailbox/messages?folder=INBOX&page=-1")).status, 400);
+}
+
+TEST_F(api_test, raw_message_is_message_rfc822) {
+  sign_in_alice();
+  const http_response r = api_->handle(authed("GET", "/api/mailbox/messages/m1/raw"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Content-Type").value_or(""), "message/rfc822");
+  EXPECT_EQ(r.body, "Subject: Message 1\r\n\r\nHello\r\n");
+  EXPECT_EQ(api_->handle(authed("GET", "/api/mailbox/messages/m2/raw")).status, 404);
+}
+
+TEST_F(api_test, append_passes_key_flags_and_date_and_answers_201) {
+  sign_in_alice();
+  http_request r =
+      authed("POST", "/api/mailbox/messages?folder=Lists%2FDev", "Subject: hi\r\n\r\nbody\r\n");
+  r.headers.push_back({"X-Junction-Key", "0123456789abcdef0123"});
+  r.headers.push_back({"X-Junction-Flags", "\\Seen \\Flagged"});
+  r.headers.push_back({"X-Junction-Internal-Date", "1600000000"});
+  const http_response first = api_->handle(r);
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(body_of(first)["already_had"], false);
+  EXPECT_FALSE(body_of(first)["id"].get<std::string>().empty());
+  ASSERT_EQ(mailbox_.appends.size(), 1u);
+  EXPECT_EQ(mailbox_.appends[0].folder, "Lists/Dev");
+  EXPECT_EQ(mailbox_.appends[0].key, "0123456789abcdef0123");
+  EXPECT_EQ(mailbox_.appends[0].flags, 1u | 4u);
+  EXPECT_EQ(mailbox_.appends[0].internal_date, 1600000000);
+  EXPECT_EQ(body_of(api_->handle(r))["already_had"], true);
+}
+
+TEST_F(api_test, append_refuses_bad_keys_folders_flags_and_messages) {
+  sign_in_alice();
+  const auto append = [&](const std::string& target, const std::string& key,
+                          const std::string& body = "Subject: x\r\n\r\nx") {
+    http_request r = authed("POST", target, body);
+    if (!key.empty()) r.headers.push_back({"X-Junction-Key", key});
+    return api_->handle(r);
+  };
+  EXPECT_EQ(append("/api/mailbox/messages?folder=INBOX", "short").status, 400);
+  EXPECT_EQ(append("/api/mailbox/messages?folder=INBOX", std::string(65, 'a')).status, 400);
+  EXPECT_EQ(append("/api/mailbox/messages?folder=INBOX", std::string(16, 'g')).status, 400);
+  EXPECT_EQ(append("/api/mailbox/messages?folder=..", "").status, 400);
+  EXPECT_EQ(append("/api/mailbox/messages?folder=INBOX", "", "no separator").status, 400);
+  EXPECT_EQ(append("/api/mailbox/messages?folder=INBOX", "", "").status, 400);
+  http_request flags = authed("POST", "/api/mailbox/messages?folder=INBOX", "Subject: x\r\n\r\nx");
+  flags.headers.push_back({"X-Junction-Flags", "\\Bogus"});
+  EXPECT_EQ(api_->handle(flags).status, 400);
+  EXPECT_TRUE(mailbox_.appends.empty());
+}
+
+TEST_F(api_test, body_limit_depends_on_the_route) {
+  EXPECT_EQ(api_->body_limit("POST", "/api/mailbox/messages?folder=INBOX"),
+            config_.max_message_body);
+  EXPECT_EQ(api_->body_limit("PUT", "/api/account"), config_.max_json_body);
+  EXPECT_EQ(api_->body_limit("POST", "/api/session"), config_.max_json_body);
+}
+
+// ---- Event stream and bridge ----------------------------------------------------------------
+
+TEST_F(api_test, events_route_hands_over_the_users_stream) {
+  sign_in_alice();
+  const http_response r = api_->handle(authed("GET", "/api/events"));
+  EXPECT_EQ(r.kind, response_kind::event_stream);
+  EXPECT_EQ(r.user_id, fixture_.alice_id);
+  EXPECT_EQ(r.header("Content-Type").value_or(""), "text/event-stream");
+  EXPECT_EQ(r.header("Cache-Control").value_or(""), "no-cache");
+}
+
+TEST_F(api_test, bridge_needs_an_allowed_origin_a_session_and_an_upgrade) {
+  http_request r = request("GET", "/bridge");
+  r.websocket_upgrade = true;
+  const http_response no_origin = api_->handle(r);
+  EXPECT_EQ(no_origin.status, 403);
+  EXPECT_EQ(no_origin.kind, response_kind::message);
+
+  r.headers.push_back({"Origin", "https://evil.example"});
+  EXPECT_EQ(api_->handle(r).status, 403);
+  r.headers.back().value = own_origin;
+  const http_response no_session = api_->handle(r);
+  EXPECT_EQ(no_session.status, 401);
+  EXPECT_EQ(no_session.kind, response_kind::message);
+
+  sign_in_alice();
+  r.headers.push_back({"Cookie", "junction_session=" + token_});
+  const http_response ok = api_->handle(r);
+  EXPECT_EQ(ok.kind, response_kind::bridge);
+  EXPECT_EQ(ok.session_id, crypto::sha256_hex(token_));
+  EXPECT_EQ(ok.user_id, fixture_.alice_id);
+
+  r.websocket_upgrade = false;
+  EXPECT_EQ(api_->handle(r).status, 426);
+}
+
+// ---- Static files and the rest --------------------------------------------------------------
+
+TEST_F(api_test, static_files_with_their_types_and_security_headers) {
+  const http_response index = api_->handle(request("GET", "/"));
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.file, std::filesystem::canonical(config_.web_root / "index.html"));
+  EXPECT_EQ(index.header("Content-Type").value_or(""), "text/html; charset=utf-8");
+  EXPECT_NE(std::string(index.header("Content-Security-Policy").value_or(""))
+                .find("script-src 'self' 'wasm-unsafe-eval'"),
+            std::string::npos);
+  EXPECT_EQ(index.header("X-Content-Type-Options").value_or(""), "nosniff");
+  EXPECT_EQ(index.header("Referrer-Policy").value_or(""), "no-referrer");
+
+  const http_response js = api_->handle(request("GET", "/app/main.js?v=3"));
+  ASSERT_EQ(js.status, 200);
+  EXPECT_EQ(js.header("Content-Type").value_or(""), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.file_size, 15u);
+  EXPECT_FALSE(js.header("Content-Security-Policy"));
+
+  EXPECT_EQ(api_->handle(request("GET", "/core.wasm")).header("Content-Type").value_or(""),
+            "application/wasm");
+  EXPECT_EQ(api_->handle(request("GET", "/app/a%20b.mjs")).status, 200);
+  EXPECT_EQ(api_->handle(request("HEAD", "/app/main.js")).status, 200);
+}
+
+TEST_F(api_test, static_paths_cannot_leave_the_web_root) {
+  for (const char* target : {"/../outside.js", "/app/../../outside.js", "/%2e%2e/outside.js",
+                             "/app/%2E%2E%2F%2E%2E%2Foutside.js", "/link.js", "/.hidden.js",
+                             "/notes.txt", "/missing.js", "/app", "/app/", "/index.html%00.js"}) {
+    const http_response r = api_->handle(request("GET", target));
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_TRUE(r.file.empty()) << target;
+  }
+  EXPECT_EQ(api_->handle(request("GET", "/%zz")).status, 400);
+  EXPECT_EQ(api_->handle(request("POST", "/index.html")).status, 405);
+}
+
+TEST_F(api_test, unknown_api_route_is_json_404_with_security_headers) {
+  sign_in_alice();
+  const http_response r = api_->handle(authed("GET", "/api/unknown"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body_of(r)["code"], "not_found");
+  EXPECT_EQ(r.header("Content-Type").value_or(""), "application/json");
+  EXPECT_EQ(r.header("X-Content-Type-Options").value_or(""), "nosniff");
+}
+
+}  // namespace
+}  // namespace junction::serve
