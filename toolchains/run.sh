@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
-# Sets up Junction (packages, native build) and runs it on its embedded default: state in
-# SQLite and mail in Maildir++ under a local data folder (./data unless --data is given).
-#   bash toolchains/run.sh retrieve --task TASK.json   # one retrieval into ./data/mailbox
-#   bash toolchains/run.sh check --task TASK.json      # Test Connection
-# Until `junction-proxy serve` lands, the command line is Junction's way in.
+# Sets up Junction (packages, native build) and starts it on its embedded default: state in
+# SQLite and mail in Maildir++ under a local data folder (./data), serving the web app on
+# http://127.0.0.1:8080/. The first start prints a one-time password for the user "admin".
+#   bash toolchains/run.sh                            # serve (Ctrl-C stops it)
+#   bash toolchains/run.sh serve --listen 0.0.0.0:8443 --tls-cert C --tls-key K
+#   bash toolchains/run.sh retrieve --task TASK.json  # one retrieval into ./data/mailbox
+#   bash toolchains/run.sh check --task TASK.json     # Test Connection
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash toolchains/install-deps.sh >/dev/null
-if [[ ! -x build/proxy/src/junction-proxy ]] || [[ -n "$(find wasm-core proxy -newer build/proxy/src/junction-proxy -name '*.[ch]*' -print -quit)" ]]; then
+binary=build/proxy/src/junction-proxy
+if [[ ! -x $binary ]] || [[ -n "$(find wasm-core proxy -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
+  echo "Building junction-proxy (a few minutes the first time)…"
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j2 --target junction-proxy
 fi
-command=${1:-}
+command=${1:-serve}
 shift || true
+has() { local flag=$1; shift; for a in "$@"; do [[ "$a" == "$flag" ]] && return 0; done; return 1; }
 case "$command" in
-  retrieve)
-    has_data=0
-    for a in "$@"; do [[ "$a" == "--data" ]] && has_data=1; done
-    if ((has_data)); then
-      exec build/proxy/src/junction-proxy retrieve "$@"
-    fi
-    mkdir -p data
-    exec build/proxy/src/junction-proxy retrieve --data data "$@"
+  serve)
+    args=("$@")
+    has --data "$@" || args+=(--data data)
+    has --listen "$@" || args+=(--listen 127.0.0.1:8080)
+    exec "$binary" serve "${args[@]}"
     ;;
-  "" | --help | -h)
-    exec build/proxy/src/junction-proxy --help
+  retrieve)
+    if has --data "$@"; then exec "$binary" retrieve "$@"; fi
+    exec "$binary" retrieve --data data "$@"
+    ;;
+  --help | -h)
+    exec "$binary" --help
     ;;
   *)
-    exec build/proxy/src/junction-proxy "$command" "$@"
+    exec "$binary" "$command" "$@"
     ;;
 esac
