@@ -1,5 +1,7 @@
 #include "imap/client.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <deque>
 #include <limits>
@@ -40,14 +42,6 @@ enum class command_kind : std::uint8_t {
 
 char upper_char(char c) {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (upper_char(a[i]) != upper_char(b[i])) return false;
-  }
-  return true;
 }
 
 void assign_upper(std::string& out, std::string_view in) {
@@ -288,11 +282,11 @@ std::optional<event> client::engine::step(const token& t) {
       return on_untagged_number(t);
     case state::tagged_status:
       if (t.type == token_type::atom) {
-        if (iequals(t.text, "OK"))
+        if (ascii::equals_ignore_case(t.text, "OK"))
           cur_status = status::ok;
-        else if (iequals(t.text, "NO"))
+        else if (ascii::equals_ignore_case(t.text, "NO"))
           cur_status = status::no;
-        else if (iequals(t.text, "BAD"))
+        else if (ascii::equals_ignore_case(t.text, "BAD"))
           cur_status = status::bad;
         else
           return fail_here("IMAP: tagged response is not OK, NO or BAD");
@@ -400,15 +394,15 @@ std::optional<event> client::engine::on_untagged(const token& t) {
   if (t.type != token_type::atom) return fail_here("IMAP: malformed untagged response");
   std::string_view name = t.text;
   std::optional<status> s;
-  if (iequals(name, "OK"))
+  if (ascii::equals_ignore_case(name, "OK"))
     s = status::ok;
-  else if (iequals(name, "NO"))
+  else if (ascii::equals_ignore_case(name, "NO"))
     s = status::no;
-  else if (iequals(name, "BAD"))
+  else if (ascii::equals_ignore_case(name, "BAD"))
     s = status::bad;
-  else if (iequals(name, "BYE"))
+  else if (ascii::equals_ignore_case(name, "BYE"))
     s = status::bye;
-  else if (iequals(name, "PREAUTH"))
+  else if (ascii::equals_ignore_case(name, "PREAUTH"))
     s = status::preauth;
   if (s) {
     if (!greeting_seen && *s != status::ok && *s != status::preauth && *s != status::bye) {
@@ -420,11 +414,11 @@ std::optional<event> client::engine::on_untagged(const token& t) {
     return std::nullopt;
   }
   if (!greeting_seen) return fail_here("IMAP: expected a greeting");
-  if (iequals(name, "CAPABILITY")) {
+  if (ascii::equals_ignore_case(name, "CAPABILITY")) {
     st = state::capability_text;
-  } else if (iequals(name, "LIST") || iequals(name, "LSUB")) {
+  } else if (ascii::equals_ignore_case(name, "LIST") || ascii::equals_ignore_case(name, "LSUB")) {
     st = state::list_open;
-  } else if (iequals(name, "SEARCH")) {
+  } else if (ascii::equals_ignore_case(name, "SEARCH")) {
     st = state::search;
   } else {
     st = state::skip_line;  // FLAGS, ENABLED, STATUS, NAMESPACE, ID, ESEARCH, ...
@@ -437,11 +431,11 @@ std::optional<event> client::engine::on_untagged_number(const token& t) {
   if (t.type != token_type::atom) return fail_here("IMAP: malformed untagged response");
   event e;
   e.number = cur_number;
-  if (iequals(t.text, "EXISTS")) {
+  if (ascii::equals_ignore_case(t.text, "EXISTS")) {
     e.type = event_type::exists;
-  } else if (iequals(t.text, "EXPUNGE")) {
+  } else if (ascii::equals_ignore_case(t.text, "EXPUNGE")) {
     e.type = event_type::expunge;
-  } else if (iequals(t.text, "FETCH")) {
+  } else if (ascii::equals_ignore_case(t.text, "FETCH")) {
     st = state::fetch_open;
     e.type = event_type::fetch_begin;
     return e;
@@ -643,22 +637,25 @@ std::optional<event> client::engine::on_fetch(const token& t) {
       }
       if (t.type != token_type::atom) return fail_here("IMAP: malformed FETCH attribute");
       std::string_view name = t.text;
-      if (iequals(name, "UID")) {
+      if (ascii::equals_ignore_case(name, "UID")) {
         number_field = fetch_field::uid;
         st = state::fetch_number;
-      } else if (iequals(name, "RFC822.SIZE")) {
+      } else if (ascii::equals_ignore_case(name, "RFC822.SIZE")) {
         number_field = fetch_field::size;
         st = state::fetch_number;
-      } else if (iequals(name, "FLAGS")) {
+      } else if (ascii::equals_ignore_case(name, "FLAGS")) {
         st = state::fetch_flags_open;
-      } else if (iequals(name, "INTERNALDATE")) {
+      } else if (ascii::equals_ignore_case(name, "INTERNALDATE")) {
         st = state::fetch_date;
-      } else if (iequals(name, "BODY") || iequals(name, "BINARY") || iequals(name, "BODY.PEEK") ||
-                 iequals(name, "BINARY.PEEK")) {
+      } else if (ascii::equals_ignore_case(name, "BODY") ||
+                 ascii::equals_ignore_case(name, "BINARY") ||
+                 ascii::equals_ignore_case(name, "BODY.PEEK") ||
+                 ascii::equals_ignore_case(name, "BINARY.PEEK")) {
         value_is_body = true;
         st = state::fetch_section_open;
-      } else if (iequals(name, "RFC822") || iequals(name, "RFC822.HEADER") ||
-                 iequals(name, "RFC822.TEXT")) {
+      } else if (ascii::equals_ignore_case(name, "RFC822") ||
+                 ascii::equals_ignore_case(name, "RFC822.HEADER") ||
+                 ascii::equals_ignore_case(name, "RFC822.TEXT")) {
         value_is_body = true;
         section.assign(name.size() > 7 ? name.substr(7) : std::string_view());
         for (char& c : section) c = upper_char(c);
@@ -850,7 +847,7 @@ std::uint32_t client::engine::begin_command(command_kind kind, std::vector<std::
 
 bool client::engine::has_capability(std::string_view name) const {
   return std::any_of(capabilities.begin(), capabilities.end(),
-                     [&](const std::string& c) { return iequals(c, name); });
+                     [&](const std::string& c) { return ascii::equals_ignore_case(c, name); });
 }
 
 // astring as a quoted string, or a literal: non-synchronizing with LITERAL+ (or LITERAL- up to

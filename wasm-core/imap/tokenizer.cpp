@@ -1,5 +1,7 @@
 #include "imap/tokenizer.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -21,17 +23,6 @@ constexpr auto kAtomStop = make_atom_stop();
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // A digit run for an error message, cut so a hostile marker cannot make the message huge.
@@ -266,7 +257,7 @@ token tokenizer::read_atom() {
     t.number = n;
     return t;
   }
-  if (iequals(text, "NIL")) return token{token_type::nil, text};
+  if (ascii::equals_ignore_case(text, "NIL")) return token{token_type::nil, text};
   return token{token_type::atom, text};
 }
 

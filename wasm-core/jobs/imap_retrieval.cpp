@@ -1,5 +1,7 @@
 #include "jobs/imap_retrieval.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -16,17 +18,6 @@ constexpr std::size_t kChunk = 500;
 constexpr std::string_view kFetchItems = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])";
 constexpr std::string_view kRescanItems =
     "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])";
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // "1:5,7,9:10" from ascending UIDs.
 std::string sequence_set(const std::vector<std::uint64_t>& uids, std::size_t begin,
@@ -58,10 +49,10 @@ std::string fingerprint(std::string_view message_id, std::uint64_t size,
 unsigned flag_bits(const std::vector<std::string_view>& flags) {
   unsigned bits = 0;
   for (auto f : flags) {
-    if (iequals(f, "\\Seen")) bits |= message_flags::seen;
-    if (iequals(f, "\\Answered")) bits |= message_flags::answered;
-    if (iequals(f, "\\Flagged")) bits |= message_flags::flagged;
-    if (iequals(f, "\\Draft")) bits |= message_flags::draft;
+    if (ascii::equals_ignore_case(f, "\\Seen")) bits |= message_flags::seen;
+    if (ascii::equals_ignore_case(f, "\\Answered")) bits |= message_flags::answered;
+    if (ascii::equals_ignore_case(f, "\\Flagged")) bits |= message_flags::flagged;
+    if (ascii::equals_ignore_case(f, "\\Draft")) bits |= message_flags::draft;
   }
   return bits;
 }
@@ -122,30 +113,19 @@ std::string imap_retrieval::state_document() const {
   return doc.dump();
 }
 
-void imap_retrieval::start() {
-  emit_connect(task_.server, task_.effective_port(),
-               task_.encryption == model::encryption::ssl ? tls_mode::implicit
-                                                                : tls_mode::none);
-}
-
-void imap_retrieval::on_connection_up() { emit_receive(); }
-
 void imap_retrieval::on_tls_up() {
   tls_done_ = true;
   phase_ = phase::capability;
   capabilities_known_ = false;
   pending_tag_ = engine_.submit_capability();
-  flush_output();
+  flush_output(engine_);
 }
 
-void imap_retrieval::feed_engine(std::string_view bytes) { engine_.feed(bytes); }
-void imap_retrieval::feed_engine_eof() { engine_.feed_eof(); }
-
-void imap_retrieval::flush_output() {
-  auto out = engine_.pending_output();
-  if (out.empty()) return;
-  emit_send(out);
-  engine_.consume_output(out.size());
+void imap_retrieval::feed_engine(std::string_view bytes) {
+  engine_.feed(bytes);
+}
+void imap_retrieval::feed_engine_eof() {
+  engine_.feed_eof();
 }
 
 void imap_retrieval::pump() {
@@ -153,7 +133,7 @@ void imap_retrieval::pump() {
     if (committing_ || saving_) return;
     imap::event ev = engine_.next_event();
     if (ev.type == imap::event_type::need_data) {
-      flush_output();
+      flush_output(engine_);
       if (phase_ == phase::closed) return;
       emit_receive();
       return;
@@ -172,7 +152,7 @@ void imap_retrieval::pump() {
       return;
     }
     handle(ev);
-    flush_output();
+    flush_output(engine_);
   }
 }
 
@@ -217,7 +197,8 @@ void imap_retrieval::handle(const imap::event& ev) {
              "the IMAP server ended the session: " + std::string(ev.text));
         return;
       }
-      if (phase_ == phase::examine && iequals(ev.code, "UIDVALIDITY")) uidvalidity_ = ev.number;
+      if (phase_ == phase::examine && ascii::equals_ignore_case(ev.code, "UIDVALIDITY"))
+        uidvalidity_ = ev.number;
       return;
     case event_type::list:
       on_list(ev);
@@ -375,7 +356,9 @@ void imap_retrieval::on_tagged(const imap::event& ev) {
 void imap_retrieval::on_list(const imap::event& ev) {
   if (phase_ != phase::list) return;
   for (auto attr : ev.items) {
-    if (iequals(attr, "\\Noselect") || iequals(attr, "\\NonExistent")) return;
+    if (ascii::equals_ignore_case(attr, "\\Noselect") ||
+        ascii::equals_ignore_case(attr, "\\NonExistent"))
+      return;
   }
   std::string name(ev.text);
   for (const auto& f : folders_) {
@@ -403,7 +386,7 @@ std::string imap_retrieval::destination_for(std::string_view name, char delimite
     }
   }
   parts.push_back(std::move(part));
-  if (iequals(parts.front(), "INBOX")) parts.front() = "INBOX";
+  if (ascii::equals_ignore_case(parts.front(), "INBOX")) parts.front() = "INBOX";
   std::string path;
   if (task_.folder_transfer.mode == model::folder_transfer_mode::subfolder) {
     path = task_.folder_transfer.parent;
@@ -641,7 +624,7 @@ void imap_retrieval::on_state_stored() {
     }
     pending_tag_ = engine_.submit_logout();
   }
-  flush_output();
+  flush_output(engine_);
 }
 
 }  // namespace junction::jobs

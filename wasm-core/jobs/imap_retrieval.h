@@ -53,8 +53,6 @@ class imap_retrieval final : public retrieval_job {
     std::string fingerprint;
   };
 
-  void start() override;
-  void on_connection_up() override;
   void on_tls_up() override;
   void feed_engine(std::string_view bytes) override;
   void feed_engine_eof() override;
@@ -73,7 +71,6 @@ class imap_retrieval final : public retrieval_job {
   void fetch_next_chunk();
   void folder_finished();
   void finish_rescan();
-  void flush_output();
   void load_state(std::string_view state);
   std::string state_document() const;
   std::string destination_for(std::string_view name, char delimiter) const;
@@ -103,7 +100,7 @@ class imap_retrieval final : public retrieval_job {
   std::uint64_t rescan_highest_ = 0;
   std::vector<std::uint64_t> to_fetch_;
   std::size_t next_chunk_ = 0;
-  std::set<std::uint64_t> pending_uids_;   // requested, not yet committed
+  std::set<std::uint64_t> pending_uids_;  // requested, not yet committed
   std::uint64_t highest_requested_ = 0;
   std::uint64_t fetched_count_ = 0;
 

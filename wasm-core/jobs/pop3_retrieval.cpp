@@ -1,5 +1,7 @@
 #include "jobs/pop3_retrieval.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -9,17 +11,6 @@ namespace {
 // RETRs in flight when the server pipelines: enough to hide the round trip, small enough
 // that a cut connection wastes little.
 constexpr std::size_t kRetrWindow = 16;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -49,37 +40,26 @@ std::string pop3_retrieval::state_document() const {
   return doc.dump();
 }
 
-void pop3_retrieval::start() {
-  emit_connect(task_.server, task_.effective_port(),
-               task_.encryption == model::encryption::ssl ? tls_mode::implicit
-                                                                : tls_mode::none);
-}
-
-void pop3_retrieval::on_connection_up() { emit_receive(); }
-
 void pop3_retrieval::on_tls_up() {
   phase_ = phase::capa_after_tls;
   capabilities_.clear();
   capa_known_ = false;
   engine_.submit_capa();
-  flush_output();
+  flush_output(engine_);
 }
 
-void pop3_retrieval::feed_engine(std::string_view bytes) { engine_.feed(bytes); }
-void pop3_retrieval::feed_engine_eof() { engine_.feed_eof(); }
-
-void pop3_retrieval::flush_output() {
-  auto out = engine_.pending_output();
-  if (out.empty()) return;
-  emit_send(out);
-  engine_.consume_output(out.size());
+void pop3_retrieval::feed_engine(std::string_view bytes) {
+  engine_.feed(bytes);
+}
+void pop3_retrieval::feed_engine_eof() {
+  engine_.feed_eof();
 }
 
 bool pop3_retrieval::has_capability(std::string_view name) const {
   for (const auto& line : capabilities_) {
     std::string_view l = line;
     auto first = l.substr(0, l.find(' '));
-    if (iequals(first, name)) return true;
+    if (ascii::equals_ignore_case(first, name)) return true;
   }
   return false;
 }
@@ -89,7 +69,7 @@ void pop3_retrieval::pump() {
     if (committing_ || saving_) return;  // waiting on the driver's answer
     pop3::event ev = engine_.next_event();
     if (ev.type == pop3::event_type::need_data) {
-      flush_output();
+      flush_output(engine_);
       if (phase_ == phase::closed) return;
       emit_receive();
       return;
@@ -98,8 +78,9 @@ void pop3_retrieval::pump() {
       if (phase_ == phase::quit) {
         // The server closed without answering QUIT: nothing it deleted counts.
         deleted_ok_ = 0;
-        fail(failure_kind::connection, "POP3: the connection closed before QUIT completed; "
-                                       "messages were kept on the server");
+        fail(failure_kind::connection,
+             "POP3: the connection closed before QUIT completed; "
+             "messages were kept on the server");
         return;
       }
       fail(in_message_ || phase_ == phase::transfer ? failure_kind::connection
@@ -108,7 +89,7 @@ void pop3_retrieval::pump() {
       return;
     }
     handle(ev);
-    flush_output();
+    flush_output(engine_);
   }
 }
 
@@ -154,9 +135,8 @@ void pop3_retrieval::handle(const pop3::event& ev) {
     case phase::stls:
       if (ev.type == event_type::response && ev.cmd == command::stls) {
         if (!ev.ok) {
-          fail(failure_kind::encryption_required,
-               "the POP3 server refused STARTTLS (STLS): " + std::string(ev.text) +
-                   "; nothing was sent");
+          fail(failure_kind::encryption_required, "the POP3 server refused STARTTLS (STLS): " +
+                                                      std::string(ev.text) + "; nothing was sent");
           return;
         }
         emit_start_tls();
@@ -165,9 +145,9 @@ void pop3_retrieval::handle(const pop3::event& ev) {
     case phase::auth:
       if (ev.type != event_type::response) return;
       if (!ev.ok) {
-        fail(failure_kind::login, "the POP3 server refused the login: " +
-                                      (ev.text.empty() ? std::string("no reason given")
-                                                       : std::string(ev.text)));
+        fail(failure_kind::login,
+             "the POP3 server refused the login: " +
+                 (ev.text.empty() ? std::string("no reason given") : std::string(ev.text)));
         return;
       }
       if (ev.cmd == command::user) {
@@ -233,8 +213,8 @@ void pop3_retrieval::handle(const pop3::event& ev) {
           --outstanding_retr_;
           ++fetched_;
           if (have_uidl_) {
-            current_.source_id = current_index_ < fetch_ids_.size() ? fetch_ids_[current_index_]
-                                                                    : std::string();
+            current_.source_id =
+                current_index_ < fetch_ids_.size() ? fetch_ids_[current_index_] : std::string();
           } else {
             current_.source_id = "sha256:" + to_hex(current_digest_.finish());
             present_.insert(current_.source_id);
@@ -325,15 +305,15 @@ void pop3_retrieval::authenticate() {
   bool sasl_plain = false, sasl_login = false;
   for (const auto& line : capabilities_) {
     std::string_view l = line;
-    if (l.size() > 5 && iequals(l.substr(0, 5), "SASL ")) {
+    if (l.size() > 5 && ascii::equals_ignore_case(l.substr(0, 5), "SASL ")) {
       std::string_view mechs = l.substr(5);
       std::size_t pos = 0;
       while (pos < mechs.size()) {
         auto end = mechs.find(' ', pos);
         if (end == std::string_view::npos) end = mechs.size();
         auto mech = mechs.substr(pos, end - pos);
-        if (iequals(mech, "PLAIN")) sasl_plain = true;
-        if (iequals(mech, "LOGIN")) sasl_login = true;
+        if (ascii::equals_ignore_case(mech, "PLAIN")) sasl_plain = true;
+        if (ascii::equals_ignore_case(mech, "LOGIN")) sasl_login = true;
         pos = end + 1;
       }
     }
@@ -493,7 +473,7 @@ void pop3_retrieval::on_state_stored() {
   }
   fill_pipeline();
   maybe_finish_transfer();
-  flush_output();
+  flush_output(engine_);
 }
 
 }  // namespace junction::jobs

@@ -43,8 +43,6 @@ class pop3_retrieval final : public retrieval_job {
     std::string source_id;  // UIDL, or "sha256:<hex>" without UIDL
   };
 
-  void start() override;
-  void on_connection_up() override;
   void on_tls_up() override;
   void feed_engine(std::string_view bytes) override;
   void feed_engine_eof() override;
@@ -59,7 +57,6 @@ class pop3_retrieval final : public retrieval_job {
   void plan_transfer();
   void fill_pipeline();
   void maybe_finish_transfer();
-  void flush_output();
   bool has_capability(std::string_view name) const;
   std::string state_document() const;
   void load_state(std::string_view state);

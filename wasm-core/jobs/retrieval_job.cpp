@@ -8,19 +8,32 @@ namespace junction::jobs {
 
 std::string_view to_string(failure_kind kind) {
   switch (kind) {
-    case failure_kind::none: return "none";
-    case failure_kind::config: return "config";
-    case failure_kind::dns: return "dns";
-    case failure_kind::refused: return "refused";
-    case failure_kind::timeout: return "timeout";
-    case failure_kind::tls: return "tls";
-    case failure_kind::certificate: return "certificate";
-    case failure_kind::encryption_required: return "encryption_required";
-    case failure_kind::login: return "login";
-    case failure_kind::protocol: return "protocol";
-    case failure_kind::connection: return "connection";
-    case failure_kind::mailbox: return "mailbox";
-    case failure_kind::cancelled: return "cancelled";
+    case failure_kind::none:
+      return "none";
+    case failure_kind::config:
+      return "config";
+    case failure_kind::dns:
+      return "dns";
+    case failure_kind::refused:
+      return "refused";
+    case failure_kind::timeout:
+      return "timeout";
+    case failure_kind::tls:
+      return "tls";
+    case failure_kind::certificate:
+      return "certificate";
+    case failure_kind::encryption_required:
+      return "encryption_required";
+    case failure_kind::login:
+      return "login";
+    case failure_kind::protocol:
+      return "protocol";
+    case failure_kind::connection:
+      return "connection";
+    case failure_kind::mailbox:
+      return "mailbox";
+    case failure_kind::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -57,12 +70,23 @@ effect retrieval_job::next() {
   current_ = std::move(queue_.front());
   queue_.pop_front();
   switch (current_.kind) {
-    case effect::type::connect: awaiting_ = awaiting::connect; break;
-    case effect::type::receive: awaiting_ = awaiting::data; break;
-    case effect::type::start_tls: awaiting_ = awaiting::tls; break;
-    case effect::type::commit: awaiting_ = awaiting::commit; break;
-    case effect::type::save_state: awaiting_ = awaiting::state; break;
-    default: break;
+    case effect::type::connect:
+      awaiting_ = awaiting::connect;
+      break;
+    case effect::type::receive:
+      awaiting_ = awaiting::data;
+      break;
+    case effect::type::start_tls:
+      awaiting_ = awaiting::tls;
+      break;
+    case effect::type::commit:
+      awaiting_ = awaiting::commit;
+      break;
+    case effect::type::save_state:
+      awaiting_ = awaiting::state;
+      break;
+    default:
+      break;
   }
   return view_of(current_);
 }
@@ -109,7 +133,14 @@ void retrieval_job::on_state_saved() {
   on_state_stored();
 }
 
-void retrieval_job::push(owned_effect e) { queue_.push_back(std::move(e)); }
+void retrieval_job::start() {
+  emit_connect(task_.server, task_.effective_port(),
+               task_.encryption == model::encryption::ssl ? tls_mode::implicit : tls_mode::none);
+}
+
+void retrieval_job::push(owned_effect e) {
+  queue_.push_back(std::move(e));
+}
 
 effect retrieval_job::view_of(const owned_effect& e) const {
   effect v;
@@ -147,8 +178,12 @@ void retrieval_job::emit_send(std::string_view bytes) {
   push(std::move(e));
 }
 
-void retrieval_job::emit_receive() { push(owned_effect{effect::type::receive}); }
-void retrieval_job::emit_start_tls() { push(owned_effect{effect::type::start_tls}); }
+void retrieval_job::emit_receive() {
+  push(owned_effect{effect::type::receive});
+}
+void retrieval_job::emit_start_tls() {
+  push(owned_effect{effect::type::start_tls});
+}
 
 std::uint64_t retrieval_job::emit_deliver_begin(std::string_view folder) {
   owned_effect e{effect::type::deliver_begin};
@@ -187,7 +222,9 @@ void retrieval_job::emit_deliver_abort(std::uint64_t delivery) {
   push(std::move(e));
 }
 
-void retrieval_job::emit_commit() { push(owned_effect{effect::type::commit}); }
+void retrieval_job::emit_commit() {
+  push(owned_effect{effect::type::commit});
+}
 
 void retrieval_job::emit_save_state(std::string state) {
   owned_effect e{effect::type::save_state};

@@ -63,14 +63,24 @@ class retrieval_job {
   enum class awaiting { nothing, connect, data, tls, commit, state };
 
   // Subclass hooks.
-  virtual void start() = 0;              // queue the first effects (usually connect)
-  virtual void on_connection_up() = 0;   // after connect
-  virtual void on_tls_up() = 0;          // after start_tls
+  // Queue the first effects: by default, connect as the task says (implicit TLS for "ssl").
+  virtual void start();
+  virtual void on_connection_up() { emit_receive(); }  // after connect: wait for a greeting
+  virtual void on_tls_up() = 0;                        // after start_tls
   virtual void feed_engine(std::string_view bytes) = 0;
   virtual void feed_engine_eof() = 0;
-  virtual void pump() = 0;               // process engine events until an effect is queued
+  virtual void pump() = 0;  // process engine events until an effect is queued
   virtual void on_commit_results(const std::vector<delivery_result>& results) = 0;
   virtual void on_state_stored() = 0;
+
+  // Moves what an engine has to write into a send effect.
+  template <class Engine>
+  void flush_output(Engine& engine) {
+    auto out = engine.pending_output();
+    if (out.empty()) return;
+    emit_send(out);
+    engine.consume_output(out.size());
+  }
 
   // Effect builders. Strings are copied into the queue.
   void emit_connect(std::string_view host, std::uint16_t port, tls_mode tls);

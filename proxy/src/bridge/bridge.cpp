@@ -1,5 +1,7 @@
 #include "bridge/bridge.h"
 
+#include "net/tls_identity.h"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -70,28 +72,6 @@ bool offers_subprotocol(std::string_view header) {
     header.remove_prefix(comma + 1);
   }
   return false;
-}
-
-std::string hex_lower(const unsigned char* p, unsigned n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (unsigned i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-std::string leaf_sha256(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (!cert) return {};
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  std::string out;
-  if (X509_digest(cert, EVP_sha256(), md, &n) == 1) out = hex_lower(md, n);
-  X509_free(cert);
-  return out;
 }
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -437,16 +417,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     phase_ = phase::handshaking;
     tls_.emplace(socket_, *ctx_.upstream_tls);
     SSL* ssl = tls_->native_handle();
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    error_code not_ip;
-    (void)asio::ip::make_address(host_, not_ip);
-    if (not_ip) {
-      SSL_set_tlsext_host_name(ssl, host_.c_str());
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      X509_VERIFY_PARAM_set1_host(param, host_.c_str(), host_.size());
-    } else {
-      X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
-    }
+    net::expect_server_identity(ssl, host_);
     tls_->set_verify_mode(asio::ssl::verify_peer);
     // Notes the leaf's fingerprint even when verification fails (OpenSSL then keeps no peer
     // certificate), so the error can offer it for pinning. A pinned certificate may be
@@ -457,9 +428,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
       X509_STORE_CTX* store = vc.native_handle();
       if (X509_STORE_CTX_get_error_depth(store) == 0) {
         if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
-          unsigned char md[EVP_MAX_MD_SIZE];
-          unsigned n = 0;
-          if (X509_digest(cert, EVP_sha256(), md, &n) == 1) presented_sha256_ = hex_lower(md, n);
+          presented_sha256_ = net::certificate_sha256(cert);
         }
       }
       return pinned || preverified;
@@ -479,7 +448,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     }
     SSL* ssl = tls_->native_handle();
     const long verify = SSL_get_verify_result(ssl);
-    std::string fingerprint = leaf_sha256(ssl);
+    std::string fingerprint = net::peer_certificate_sha256(ssl);
     if (fingerprint.empty()) fingerprint = presented_sha256_;
     if (ec) {
       if (pin_.empty() && verify != X509_V_OK) {

@@ -1,5 +1,7 @@
 #include "bridge/egress_policy.h"
 
+#include "common/ascii.h"
+
 #include <array>
 #include <cctype>
 
@@ -9,17 +11,6 @@ namespace {
 using boost::asio::ip::address;
 using boost::asio::ip::address_v4;
 using boost::asio::ip::address_v6;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Host names in allow rules: letters, digits, '-', '_' and '.' (no ports, no paths).
 bool is_host_name(std::string_view host) {
@@ -161,7 +152,7 @@ egress_policy::verdict egress_policy::check(std::string_view requested_host, std
   const address target = normalized(addr);
   for (const auto& rule : exceptions_) {
     if (rule.port != port) continue;
-    if (iequals(rule.host, requested_host)) return verdict::allow;
+    if (ascii::equals_ignore_case(rule.host, requested_host)) return verdict::allow;
     boost::system::error_code ec;
     const address rule_address = boost::asio::ip::make_address(rule.host, ec);
     if (!ec && normalized(rule_address) == target) return verdict::allow;

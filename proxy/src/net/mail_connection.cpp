@@ -1,5 +1,7 @@
 #include "net/mail_connection.h"
 
+#include "net/tls_identity.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -17,28 +19,6 @@ namespace junction::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using jobs::failure_kind;
-
-namespace {
-
-std::string hex(const unsigned char* p, unsigned n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-std::string cert_fingerprint(X509* cert) {
-  if (!cert) return {};
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return {};
-  return hex(md, n);
-}
-
-}  // namespace
 
 struct mail_connection::impl {
   explicit impl(options o) : opts(std::move(o)), ssl_ctx(asio::ssl::context::tls_client) {}
@@ -71,17 +51,7 @@ struct mail_connection::impl {
 
   connection_error handshake() {
     SSL* ssl = stream->native_handle();
-    // Server name indication and host-name verification; an IP literal is checked as an IP.
-    boost::system::error_code ec;
-    (void)asio::ip::make_address(host, ec);  // only: is it an IP literal?
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    if (ec) {
-      SSL_set_tlsext_host_name(ssl, host.c_str());
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-    } else {
-      X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-    }
+    expect_server_identity(ssl, host);
     const bool pinned = !opts.pinned_cert_sha256.empty();
     if (pinned) {
       // The chain may be self-signed; the pin is checked after the handshake instead.
@@ -99,24 +69,22 @@ struct mail_connection::impl {
     if (!run_until(done, opts.connect_timeout)) {
       return {failure_kind::timeout, "the TLS handshake with " + host + " timed out"};
     }
-    X509* cert = SSL_get1_peer_certificate(ssl);
-    info.cert_sha256 = cert_fingerprint(cert);
-    X509_free(cert);
+    info.cert_sha256 = peer_certificate_sha256(ssl);
     if (result) {
       long verify = SSL_get_verify_result(ssl);
       if (verify != X509_V_OK) {
         return {failure_kind::certificate,
-                "the certificate of " + host + " is not trusted: " +
-                    X509_verify_cert_error_string(verify) +
+                "the certificate of " + host +
+                    " is not trusted: " + X509_verify_cert_error_string(verify) +
                     (info.cert_sha256.empty() ? "" : " (SHA-256 " + info.cert_sha256 + ")")};
       }
       return {failure_kind::tls, "the TLS handshake with " + host + " failed: " + result.message()};
     }
     if (pinned) {
       if (info.cert_sha256 != opts.pinned_cert_sha256) {
-        return {failure_kind::certificate,
-                "the certificate of " + host + " is not the one trusted for this task (SHA-256 " +
-                    info.cert_sha256 + ")"};
+        return {failure_kind::certificate, "the certificate of " + host +
+                                               " is not the one trusted for this task (SHA-256 " +
+                                               info.cert_sha256 + ")"};
       }
     } else if (SSL_get_verify_result(ssl) != X509_V_OK) {
       return {failure_kind::certificate, "the certificate of " + host + " could not be verified"};
@@ -136,9 +104,13 @@ mail_connection::mail_connection(options opts) : impl_(std::make_unique<impl>(st
   SSL_CTX_set_min_proto_version(impl_->ssl_ctx.native_handle(), TLS1_2_VERSION);
 }
 
-mail_connection::~mail_connection() { close(); }
+mail_connection::~mail_connection() {
+  close();
+}
 
-const tls_info& mail_connection::tls() const { return impl_->info; }
+const tls_info& mail_connection::tls() const {
+  return impl_->info;
+}
 
 connection_error mail_connection::connect(const std::string& host, std::uint16_t port,
                                           jobs::tls_mode tls) {
@@ -165,8 +137,8 @@ connection_error mail_connection::connect(const std::string& host, std::uint16_t
     return {failure_kind::dns, "looking up " + host + " timed out"};
   }
   if (ec) {
-    return {failure_kind::dns, "the server name " + host + " could not be found (" +
-                                   ec.message() + ")"};
+    return {failure_kind::dns,
+            "the server name " + host + " could not be found (" + ec.message() + ")"};
   }
 
   done = false;
@@ -214,7 +186,8 @@ connection_error mail_connection::write(std::string_view bytes) {
   if (!d.run_until(done, d.opts.io_timeout)) {
     return {failure_kind::timeout, "sending to " + d.host + " timed out"};
   }
-  if (ec) return {failure_kind::connection, "the connection to " + d.host + " broke: " + ec.message()};
+  if (ec)
+    return {failure_kind::connection, "the connection to " + d.host + " broke: " + ec.message()};
   return {};
 }
 
@@ -239,7 +212,8 @@ connection_error mail_connection::read_some(std::string& out) {
                                        std::to_string(d.opts.io_timeout.count() / 1000) + " s)"};
   }
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return {};
-  if (ec) return {failure_kind::connection, "the connection to " + d.host + " broke: " + ec.message()};
+  if (ec)
+    return {failure_kind::connection, "the connection to " + d.host + " broke: " + ec.message()};
   out.assign(d.buffer.data(), n);
   return {};
 }

@@ -23,10 +23,10 @@ struct connection_error {
 
 struct tls_info {
   bool active = false;
-  std::string version;         // "TLSv1.3"
+  std::string version;  // "TLSv1.3"
   std::string cipher;
-  std::string cert_sha256;     // fingerprint of the server's certificate, lower-case hex
-  bool verified = false;       // chain and host name verified (or the pin matched)
+  std::string cert_sha256;  // fingerprint of the server's certificate, lower-case hex
+  bool verified = false;    // chain and host name verified (or the pin matched)
 };
 
 class mail_connection {
