@@ -1,0 +1,631 @@
+#!/usr/bin/env bash
+# `junction-proxy serve` against a real Dovecot: retrieval through the WebSocket bridge driven
+# by a native client playing the browser (POP3 and IMAP; plain, STARTTLS through the starttls
+# frame, implicit TLS), the messages stored with the append API; the account API (revisions,
+# secrets); the scheduler on its own, "run now" and the event stream; the schedule across a
+# restart; kill -9 and SIGTERM in the middle of a run; and the security checks (session,
+# Origin, egress policy with nothing connected, sign-in rate limit).
+# Usage: test_serve.sh /path/to/junction-proxy /path/to/junction_bridge_client
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/common.sh"
+SERVE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CLIENT=${2:-}
+if [[ -z $CLIENT || ! -x $CLIENT ]]; then
+  echo "usage: test_serve.sh JUNCTION-PROXY JUNCTION_BRIDGE_CLIENT" >&2
+  exit 2
+fi
+CLIENT=$(cd "$(dirname "$CLIENT")" && pwd)/$(basename "$CLIENT")
+jt_init test_serve "${1:-}"
+
+SERVE_PID=
+SERVE_N=0
+stop_serve_at_exit() {
+  if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
+    kill -KILL "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" 2>/dev/null || true
+  fi
+}
+trap 'rc=$?; set +e; stop_serve_at_exit; (exit $rc); jt_cleanup' EXIT
+
+DATA=$JT_WORK/data
+PORT=$DC_SPARE_PORT1
+BASE=http://127.0.0.1:$PORT
+LOG=$DC_DIR/log/main.log
+ACCOUNT_SECRET=Acct-Secret-7Q2w9-Zk
+mkdir -p "$JT_WORK/state" "$JT_WORK/api" "$JT_WORK/serve"
+
+# ---- helpers ----
+
+# jv FILE EXPR: a Python expression over the JSON document d in FILE (prints "ERR" when the
+# file is not JSON or the expression fails).
+jv() {
+  "$DC_PY" -c 'import json,sys
+try:
+    d = json.load(open(sys.argv[1]))
+    v = eval(sys.argv[2])
+    print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+except Exception as e:
+    print("ERR")' "$1" "$2"
+}
+
+# serve_start NAME [ARGS...]: start serve (output in $JT_WORK/serve/NAME.{out,err}) and wait
+# until it answers.
+serve_start() {
+  local name=$1 i code
+  shift
+  SERVE_N=$((SERVE_N + 1))
+  SERVE_OUT=$JT_WORK/serve/$name.out
+  SERVE_ERR=$JT_WORK/serve/$name.err
+  SSL_CERT_FILE=$DC_CA "$JT_BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" \
+    --allow "127.0.0.1:$DC_POP3_PORT" --allow "127.0.0.1:$DC_IMAP_PORT" \
+    --allow "localhost:$DC_POP3_PORT" --allow "localhost:$DC_IMAP_PORT" \
+    --allow "localhost:$DC_POP3S_PORT" --allow "localhost:$DC_IMAPS_PORT" \
+    --allow "localhost:$DC_OTHER_POP3S_PORT" "$@" >"$SERVE_OUT" 2>"$SERVE_ERR" &
+  SERVE_PID=$!
+  SERVE_STARTED_AT=$(date +%s)
+  for ((i = 0; i < 100; i++)); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/account" 2>/dev/null || true)
+    [[ $code == 401 ]] && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  jt_fail "serve ($name) did not start answering (last HTTP status '$code')"
+  sed 's/^/  serve: /' "$SERVE_OUT" "$SERVE_ERR" | head -20
+  return 1
+}
+
+# serve_term TEXT: SIGTERM; PASS when it exits 0 within 10 s.
+serve_term() {
+  local text=$1 i rc t0 t1
+  t0=$(date +%s.%N)
+  kill -TERM "$SERVE_PID"
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$SERVE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVE_PID" 2>/dev/null; then
+    jt_fail "$text: serve still running 10 s after SIGTERM"
+    kill -KILL "$SERVE_PID" 2>/dev/null || true
+  fi
+  set +e
+  wait "$SERVE_PID"
+  rc=$?
+  set -e
+  t1=$(date +%s.%N)
+  SERVE_PID=
+  if ((rc == 0)); then
+    jt_pass "$text: serve exited 0 after SIGTERM ($(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s)"
+  else
+    jt_fail "$text: serve exited $rc after SIGTERM"
+    tail -5 "$SERVE_ERR" | sed 's/^/  serve: /'
+  fi
+}
+
+add_user() { # NAME PASSWORD
+  printf '%s\n' "$2" | "$JT_BIN" user add --data "$DATA" "$1" >/dev/null
+}
+
+sign_in() { # JAR USER PASSWORD -> HTTP status
+  rm -f "$1"
+  curl -s -o "$JT_WORK/api/signin.body" -w '%{http_code}' -c "$1" \
+    -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$2\",\"password\":\"$3\",\"device_name\":\"test_serve\"}" \
+    "$BASE/api/session"
+}
+
+# api JAR METHOD PATH [CURL ARGS...]: body in $API_BODY, prints the HTTP status.
+API_BODY=$JT_WORK/api/last.body
+api() {
+  local jar=$1 method=$2 path=$3
+  shift 3
+  curl -s -o "$API_BODY" -w '%{http_code}' -b "$jar" -X "$method" "$@" "$BASE$path"
+}
+
+# client NAME ARGS...: the bridge client; JT_RC, JT_OUT, JT_ERR like jt_run.
+client() {
+  local name=$1
+  shift
+  JT_OUT=$JT_WORK/cli/$name.out
+  JT_ERR=$JT_WORK/cli/$name.err
+  set +e
+  timeout --kill-after=5 120 "$CLIENT" --url "$BASE" "$@" >"$JT_OUT" 2>"$JT_ERR"
+  JT_RC=$?
+  set -e
+}
+
+# probe NAME TARGET [ARGS...]: the bridge client's --probe as user tester.
+probe() {
+  local name=$1 target=$2
+  shift 2
+  client "probe-$name" --user tester --password "$TESTER_PW" --probe "$target" "$@"
+}
+
+# expect_denied NAME TARGET CODE: the open is answered with error CODE.
+expect_error_code() {
+  local name=$1 target=$2 code=$3
+  probe "$name" "$target"
+  if [[ $JT_RC == 3 ]] && grep -q "^bridge error $code:" "$JT_ERR"; then
+    jt_pass "bridge open $target → $code ($(grep -m1 '^bridge error' "$JT_ERR" | cut -c1-110))"
+  else
+    jt_fail "bridge open $target: expected error $code"
+    jt_show
+  fi
+}
+
+wait_for() { # SECONDS COMMAND...: poll every 0.5 s until COMMAND succeeds
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 2; i++)); do
+    "$@" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+pw_of() { grep "^$1:" "$DC_DIR/users.passwd" | cut -d: -f2 | sed 's/^{PLAIN}//'; }
+
+last_login() { grep -E "(pop3|imap)-login: Info: Login: user=<$1>" "$LOG" | tail -1 || true; }
+
+# account_with_task ACCOUNT.json TASK.json OUT.json: the account document plus one task.
+account_with_task() {
+  "$DC_PY" - "$1" "$2" "$3" <<'EOF'
+import json, sys
+account = json.load(open(sys.argv[1]))
+task = json.load(open(sys.argv[2]))
+doc = {k: v for k, v in account.items() if k != "revision"}
+doc.setdefault("retrieval_tasks", []).append(task)
+json.dump(doc, open(sys.argv[3], "w"))
+EOF
+}
+
+# put_task JAR USER-LABEL TASK.json: GET the account, PUT it with the task added; sets TASK_ID
+# (the new task's id), PUT_STATUS.
+put_task() {
+  local jar=$1 label=$2 task=$3 rev
+  api "$jar" GET /api/account >/dev/null
+  cp "$API_BODY" "$JT_WORK/api/$label-before.json"
+  rev=$(jv "$API_BODY" 'd["revision"]')
+  account_with_task "$JT_WORK/api/$label-before.json" "$task" "$JT_WORK/api/$label-put.json"
+  PUT_STATUS=$(api "$jar" PUT /api/account -H "If-Match: $rev" \
+    -H 'Content-Type: application/json' --data-binary "@$JT_WORK/api/$label-put.json")
+  cp "$API_BODY" "$JT_WORK/api/$label-after.json"
+  TASK_ID=$(jv "$API_BODY" 'd["retrieval_tasks"][-1]["id"]')
+}
+
+status_of() { # JAR TASK_ID -> $JT_WORK/api/status.json
+  api "$1" GET "/api/tasks/$2/status" >/dev/null
+  cp "$API_BODY" "$JT_WORK/api/status.json"
+}
+
+# ---- setup ----
+
+dc_start main other
+dc_add_user pplain pplain-pw-1
+dc_add_user pstls pstls-pw-2
+dc_add_user pssl pssl-pw-3
+dc_add_user iplain iplain-pw-4
+dc_add_user istls istls-pw-5
+dc_add_user issl issl-pw-6
+dc_add_user sched1 "$ACCOUNT_SECRET"
+dc_add_user killsrc killsrc-pw-8
+dc_add_user slowsrc slowsrc-pw-9
+seed=10
+for u in pplain pstls pssl; do
+  dc_fill "$u" INBOX 10 "$seed" --no-flags
+  seed=$((seed + 1))
+done
+seed=100
+for u in iplain istls issl; do
+  dc_create_folder "$u" Work
+  dc_fill "$u" INBOX 5 "$seed"
+  dc_fill "$u" Work 3 "$((seed + 1))"
+  seed=$((seed + 2))
+done
+dc_fill sched1 INBOX 12 200 --no-flags
+dc_fill killsrc INBOX 300 201 --no-flags --big-every 30
+dc_fill slowsrc INBOX 60 202 --no-flags --big-every 5
+
+TESTER_PW=tester-password-1
+add_user tester "$TESTER_PW"           # id 1: bridge retrievals
+add_user sched scheduler-password-2    # id 2: account API and scheduler
+add_user killer killer-password-3      # id 3: kill -9 and SIGTERM
+add_user victim victim-password-4      # id 4: sign-in rate limit
+echo '{"scheduler_interval_override_seconds": 3}' >"$JT_WORK/fast.json"
+echo '{"scheduler_interval_override_seconds": 90}' >"$JT_WORK/slow.json"
+
+echo "-- serve starts"
+serve_start first --config "$JT_WORK/fast.json"
+jt_expect_grep "$SERVE_OUT" "Junction is running: open http://127\.0\.0\.1:$PORT/" \
+  "serve prints where to sign in"
+if grep -q 'one-time password' "$SERVE_OUT"; then
+  jt_fail "serve created an admin although users existed"
+else
+  jt_pass "no admin user created when users exist already"
+fi
+
+echo "-- security"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/account")
+jt_check test "$code" = 401 -- "GET /api/account without a session → 401 ($code)"
+client no-cookie --no-cookie --probe "127.0.0.1:$DC_POP3_PORT"
+jt_check grep -qx 'http 401' "$JT_OUT" -- "/bridge without a session: upgrade refused with 401 ($(cat "$JT_OUT"))"
+client evil-origin --user tester --password "$TESTER_PW" --origin http://evil.example \
+  --probe "127.0.0.1:$DC_POP3_PORT"
+jt_check grep -qx 'http 403' "$JT_OUT" -- "/bridge from Origin http://evil.example: 403 ($(cat "$JT_OUT"))"
+client no-origin --user tester --password "$TESTER_PW" --origin "" --probe "127.0.0.1:$DC_POP3_PORT"
+jt_check grep -qx 'http 403' "$JT_OUT" -- "/bridge without an Origin: 403 ($(cat "$JT_OUT"))"
+
+TESTER_JAR=$JT_WORK/api/tester.jar
+code=$(sign_in "$TESTER_JAR" tester "$TESTER_PW")
+jt_check test "$code" = 200 -- "sign-in of tester → 200 ($code)"
+jt_check grep -q 'junction_session' "$TESTER_JAR" -- "sign-in sets the session cookie"
+jt_check grep -q '^#HttpOnly_' "$TESTER_JAR" -- "the session cookie is HttpOnly"
+echo '{"retrieval_tasks": []}' >"$JT_WORK/api/empty.json"
+code=$(api "$TESTER_JAR" PUT /api/account -H 'If-Match: 0' -H 'Origin: http://evil.example' \
+  -H 'Content-Type: application/json' --data-binary "@$JT_WORK/api/empty.json")
+jt_check test "$code" = 403 -- "PUT /api/account from Origin http://evil.example → 403 ($code)"
+api "$TESTER_JAR" GET /api/account >/dev/null
+rev=$(jv "$API_BODY" 'd["revision"]')
+jt_check test "$rev" = 0 -- "the refused PUT changed nothing (revision $rev)"
+
+# Egress: a listener that counts connections on a port no rule allows.
+jt_bg "$DC_PY" "$SERVE_DIR/countlisten.py" --port "$DC_SPARE_PORT2" \
+  --count-file "$JT_WORK/count2" --ready-file "$JT_WORK/ready-count2"
+jt_wait_file "$JT_WORK/ready-count2"
+have8080=0
+if "$DC_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",8080))' 2>/dev/null; then
+  jt_bg "$DC_PY" "$SERVE_DIR/countlisten.py" --port 8080 \
+    --count-file "$JT_WORK/count8080" --ready-file "$JT_WORK/ready-count8080"
+  jt_wait_file "$JT_WORK/ready-count8080" && have8080=1
+fi
+expect_error_code loop4 "127.0.0.1:$DC_SPARE_PORT2" egress_denied
+expect_error_code loopname "localhost:$DC_SPARE_PORT2" egress_denied
+expect_error_code loop6 "[::1]:$DC_SPARE_PORT2" egress_denied
+expect_error_code loop6-993 "[::1]:993" egress_denied
+expect_error_code private "10.0.0.1:993" egress_denied
+expect_error_code metadata "169.254.169.254:443" egress_denied
+expect_error_code port8080 "127.0.0.1:8080" egress_denied
+expect_error_code mapped "[::ffff:127.0.0.1]:$DC_SPARE_PORT2" egress_denied
+expect_error_code publicport "8.8.8.8:8080" egress_denied
+expect_error_code allowedport-otherhost "127.0.0.2:$DC_POP3_PORT" egress_denied
+expect_error_code dns "no-such-host.invalid:993" dns
+expect_error_code certname "localhost:$DC_OTHER_POP3S_PORT:tls" tls_verify
+count=$(cat "$JT_WORK/count2")
+jt_check test "$count" = 0 -- "nothing connected to the listener on 127.0.0.1/::1:$DC_SPARE_PORT2 ($count connections)"
+if ((have8080)); then
+  count=$(cat "$JT_WORK/count8080")
+  jt_check test "$count" = 0 -- "nothing connected to the listener on 127.0.0.1:8080 ($count connections)"
+else
+  echo "  (port 8080 is taken here: its connection count is not checked)"
+fi
+probe allowed "127.0.0.1:$DC_POP3_PORT"
+if [[ $JT_RC == 0 ]] && [[ $(jv "$JT_OUT" 'd["op"]') == opened ]]; then
+  jt_pass "bridge open to an allowed 127.0.0.1:$DC_POP3_PORT → opened ($(head -c 120 "$JT_OUT"))"
+else
+  jt_fail "bridge open to an allowed 127.0.0.1:$DC_POP3_PORT"
+  jt_show
+fi
+probe allowed-tls "localhost:$DC_POP3S_PORT:tls"
+if [[ $JT_RC == 0 ]] && [[ $(jv "$JT_OUT" 'd["tls"]["verified"]') == true ]]; then
+  jt_pass "bridge open localhost:$DC_POP3S_PORT with implicit TLS → verified ($(jv "$JT_OUT" 'd["tls"]["version"]'))"
+else
+  jt_fail "bridge open localhost:$DC_POP3S_PORT with implicit TLS"
+  jt_show
+fi
+
+VICTIM_JAR=$JT_WORK/api/victim.jar
+codes=()
+for i in 1 2 3 4 5 6; do codes+=("$(sign_in "$VICTIM_JAR" victim "wrong-password-$i")"); done
+jt_check test "${codes[*]}" = "401 401 401 401 401 429" -- "6 wrong sign-ins: the 6th is rate-limited (${codes[*]})"
+code=$(sign_in "$VICTIM_JAR" victim victim-password-4)
+jt_check test "$code" = 429 -- "while limited even the right password is refused ($code)"
+code=$(sign_in "$JT_WORK/api/tester2.jar" tester "$TESTER_PW")
+jt_check test "$code" = 200 -- "another user still signs in ($code)"
+
+echo "-- retrieval through the bridge"
+for mode in none starttls ssl; do
+  case $mode in
+    none) user=pplain srv=127.0.0.1 port=$DC_POP3_PORT dest="Bridge/POP3 plain" ;;
+    starttls) user=pstls srv=localhost port=$DC_POP3_PORT dest="Bridge/POP3 STLS" ;;
+    ssl) user=pssl srv=localhost port=$DC_POP3S_PORT dest="Bridge/POP3 SSL" ;;
+  esac
+  jt_task "$JT_WORK/tasks/$user.json" type=pop3 server="$srv" port="$port" encryption="$mode" \
+    username="$user" password="$(pw_of "$user")" leave_on_server=true destination_folder="$dest"
+  client "pop3-$mode-1" --user tester --password "$TESTER_PW" --task "$JT_WORK/tasks/$user.json" \
+    --state "$JT_WORK/state/$user"
+  jt_expect_rc 0 "bridge pop3 $mode: the run succeeds"
+  jt_expect_total "10 new, 0 already had, 0 deleted from server" "bridge pop3 $mode: first run"
+  jt_expect_folder_line "$dest" "10 new, 0 already had, 0 deleted from server" "bridge pop3 $mode: folder line"
+  line=$(last_login "$user")
+  case $mode in
+    none) [[ -n $line && ! $line =~ ,\ TLS[,:] ]] ;;
+    *) [[ $line =~ ,\ TLS[,:] ]] ;;
+  esac && jt_pass "bridge pop3 $mode: Dovecot logged a login $([[ $mode == none ]] && echo without || echo with) TLS" ||
+    jt_fail "bridge pop3 $mode: Dovecot's login line does not match: $line"
+  case $mode in
+    starttls) jt_expect_grep "$JT_ERR" '^tls .*"verified":true' "bridge pop3 starttls: the starttls frame answered, certificate verified" ;;
+    ssl) jt_expect_grep "$JT_ERR" '^opened .*"verified":true' "bridge pop3 ssl: opened with a verified certificate" ;;
+  esac
+  client "pop3-$mode-2" --user tester --password "$TESTER_PW" --task "$JT_WORK/tasks/$user.json" \
+    --state "$JT_WORK/state/$user"
+  jt_expect_rc 0 "bridge pop3 $mode: second run succeeds"
+  jt_expect_total "0 new, * already had, 0 deleted from server" "bridge pop3 $mode: second run adds nothing"
+done
+# Without the saved state, the mailbox itself recognises every message by its key.
+client pop3-none-nostate --user tester --password "$TESTER_PW" --task "$JT_WORK/tasks/pplain.json" \
+  --state "$JT_WORK/state/pplain-fresh"
+jt_expect_rc 0 "bridge pop3 without saved state: the run succeeds"
+jt_expect_total "0 new, 10 already had, 0 deleted from server" "bridge pop3 without saved state: the append API answers already_had"
+
+for mode in none starttls ssl; do
+  case $mode in
+    none) user=iplain srv=127.0.0.1 port=$DC_IMAP_PORT parent="Bridge/IMAP plain" ;;
+    starttls) user=istls srv=localhost port=$DC_IMAP_PORT parent="Bridge/IMAP STARTTLS" ;;
+    ssl) user=issl srv=localhost port=$DC_IMAPS_PORT parent="Bridge/IMAP SSL" ;;
+  esac
+  jt_task "$JT_WORK/tasks/$user.json" type=imap server="$srv" port="$port" encryption="$mode" \
+    username="$user" password="$(pw_of "$user")" folder_transfer.mode=subfolder folder_transfer.parent="$parent"
+  client "imap-$mode-1" --user tester --password "$TESTER_PW" --task "$JT_WORK/tasks/$user.json" \
+    --state "$JT_WORK/state/$user"
+  jt_expect_rc 0 "bridge imap $mode: the run succeeds"
+  jt_expect_total "8 new, 0 already had, 0 deleted from server" "bridge imap $mode: first run"
+  jt_expect_folder_line "$parent/INBOX" "5 new, 0 already had, 0 deleted from server" "bridge imap $mode: INBOX line"
+  jt_expect_folder_line "$parent/Work" "3 new, 0 already had, 0 deleted from server" "bridge imap $mode: Work line"
+  line=$(last_login "$user")
+  case $mode in
+    none) [[ -n $line && ! $line =~ ,\ TLS[,:] ]] ;;
+    *) [[ $line =~ ,\ TLS[,:] ]] ;;
+  esac && jt_pass "bridge imap $mode: Dovecot logged a login $([[ $mode == none ]] && echo without || echo with) TLS" ||
+    jt_fail "bridge imap $mode: Dovecot's login line does not match: $line"
+  client "imap-$mode-2" --user tester --password "$TESTER_PW" --task "$JT_WORK/tasks/$user.json" \
+    --state "$JT_WORK/state/$user"
+  jt_expect_rc 0 "bridge imap $mode: second run succeeds"
+  jt_expect_total "0 new, * already had, 0 deleted from server" "bridge imap $mode: second run adds nothing"
+done
+
+MB1=$DATA/users/1/mailbox
+jt_check test -d "$MB1" -- "tester's mailbox is at DATA/users/1/mailbox"
+jt_checkmaildir --mailbox "$MB1" --flags --mtime --label "bridge imap (flags, dates)" \
+  --expect "Bridge/IMAP plain/INBOX=iplain:INBOX" --expect "Bridge/IMAP plain/Work=iplain:Work" \
+  --expect "Bridge/IMAP STARTTLS/INBOX=istls:INBOX" --expect "Bridge/IMAP STARTTLS/Work=istls:Work" \
+  --expect "Bridge/IMAP SSL/INBOX=issl:INBOX" --expect "Bridge/IMAP SSL/Work=issl:Work"
+jt_checkmaildir --mailbox "$MB1" --exact --dovecot "$JT_WORK/view-bridge" --label "bridge (all)" \
+  --expect "Bridge/POP3 plain=pplain:INBOX" --expect "Bridge/POP3 STLS=pstls:INBOX" \
+  --expect "Bridge/POP3 SSL=pssl:INBOX" \
+  --expect "Bridge/IMAP plain/INBOX=iplain:INBOX" --expect "Bridge/IMAP plain/Work=iplain:Work" \
+  --expect "Bridge/IMAP STARTTLS/INBOX=istls:INBOX" --expect "Bridge/IMAP STARTTLS/Work=istls:Work" \
+  --expect "Bridge/IMAP SSL/INBOX=issl:INBOX" --expect "Bridge/IMAP SSL/Work=issl:Work"
+
+code=$(api "$TESTER_JAR" GET /api/mailbox/folders)
+cp "$API_BODY" "$JT_WORK/api/folders.json"
+n=$(jv "$JT_WORK/api/folders.json" '[f["total"] for f in d if f["name"] == "Bridge/POP3 STLS"]')
+jt_check test "$code $n" = "200 [10]" -- "GET /api/mailbox/folders lists Bridge/POP3 STLS with 10 messages ($code $n)"
+n=$(jv "$JT_WORK/api/folders.json" 'sum(f["total"] for f in d)')
+jt_check test "$n" = 54 -- "GET /api/mailbox/folders counts 54 messages in all ($n)"
+code=$(api "$TESTER_JAR" GET "/api/mailbox/messages?folder=Bridge%2FIMAP%20SSL%2FINBOX&page=0")
+cp "$API_BODY" "$JT_WORK/api/messages.json"
+n=$(jv "$JT_WORK/api/messages.json" '(d["total"], len(d["messages"]))')
+jt_check test "$code $n" = "200 (5, 5)" -- "GET /api/mailbox/messages lists the 5 of Bridge/IMAP SSL/INBOX ($code $n)"
+id=$(jv "$JT_WORK/api/messages.json" 'd["messages"][0]["id"]')
+code=$(api "$TESTER_JAR" GET "/api/mailbox/messages/$id/raw")
+sha=$(sha256sum "$API_BODY" | cut -d' ' -f1)
+if [[ $code == 200 ]] && awk -F'\t' -v s="$sha" '$1=="issl" && $4==s {f=1} END {exit !f}' "$DC_MANIFEST"; then
+  jt_pass "GET /api/mailbox/messages/{id}/raw gives a message of issl byte for byte"
+else
+  jt_fail "GET /api/mailbox/messages/{id}/raw ($code, sha256 $sha not in issl's manifest)"
+fi
+
+echo "-- account API and the scheduler"
+SCHED_JAR=$JT_WORK/api/sched.jar
+code=$(sign_in "$SCHED_JAR" sched scheduler-password-2)
+jt_check test "$code" = 200 -- "sign-in of sched → 200 ($code)"
+timeout 60 curl -sN -b "$SCHED_JAR" "$BASE/api/events" >"$JT_WORK/api/events.txt" 2>/dev/null &
+JT_BG_PIDS+=($!)
+SSE_PID=$!
+sleep 0.5 # let the stream subscribe before the account changes
+code=$(api "$SCHED_JAR" GET /api/account)
+rev=$(jv "$API_BODY" 'd["revision"]')
+jt_check test "$code $rev" = "200 0" -- "GET /api/account of a new user: revision 0 ($code $rev)"
+jt_task "$JT_WORK/tasks/sched1.json" type=pop3 server=127.0.0.1 port="$DC_POP3_PORT" \
+  encryption=none username=sched1 password="$ACCOUNT_SECRET" leave_on_server=false \
+  destination_folder=INBOX method=automatic interval_minutes=10
+put_task "$SCHED_JAR" sched "$JT_WORK/tasks/sched1.json"
+SCHED_TASK=$TASK_ID
+rev=$(jv "$API_BODY" 'd["revision"]')
+jt_check test "$PUT_STATUS $rev" = "200 1" -- "PUT /api/account with If-Match 0 → 200, revision 1 ($PUT_STATUS $rev)"
+jt_check test -n "$SCHED_TASK" -a "$SCHED_TASK" != ERR -- "the new task has an id ($SCHED_TASK)"
+code=$(api "$SCHED_JAR" PUT /api/account -H 'If-Match: 0' -H 'Content-Type: application/json' \
+  --data-binary "@$JT_WORK/api/empty.json")
+rev=$(jv "$API_BODY" 'd["revision"]')
+ids=$(jv "$API_BODY" '[t["id"] for t in d["retrieval_tasks"]]')
+jt_check test "$code $rev $ids" = "412 1 [\"$SCHED_TASK\"]" -- "a stale PUT (If-Match 0) → 412 with the current document ($code, revision $rev, tasks $ids)"
+api "$SCHED_JAR" GET /api/account >/dev/null
+pw=$(jv "$API_BODY" 'd["retrieval_tasks"][0]["password"]')
+jt_check test "$pw" = "$ACCOUNT_SECRET" -- "GET /api/account returns the task's password to its owner"
+api "$TESTER_JAR" GET /api/account >/dev/null
+jt_check test "$(grep -c "$ACCOUNT_SECRET" "$API_BODY" || true)" = 0 -- "another user's account does not show it"
+
+sched_ran() {
+  status_of "$SCHED_JAR" "$SCHED_TASK"
+  [[ $(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') == true ]]
+}
+if wait_for 30 sched_ran; then
+  jt_pass "the scheduler ran the automatic task on its own ($(jv "$JT_WORK/api/status.json" 'd["last_run"]["folders"]'))"
+else
+  jt_fail "no successful scheduled run within 30 s: $(head -c 400 "$JT_WORK/api/status.json")"
+fi
+first_started=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["started_at"]')
+jt_checkmaildir --mailbox "$DATA/users/2/mailbox" --exact --label "scheduled run" \
+  --expect "INBOX=sched1:INBOX"
+count=$(dc_count sched1 INBOX)
+jt_check test "$count" = 0 -- "the scheduled run deleted the messages at the source ($count left)"
+sched_ran_again() {
+  status_of "$SCHED_JAR" "$SCHED_TASK"
+  local s
+  s=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["started_at"]')
+  [[ $s != ERR && $s -gt $first_started ]]
+}
+if wait_for 15 sched_ran_again; then
+  jt_pass "the scheduler runs it again after the (test) interval (next_run_at $(jv "$JT_WORK/api/status.json" 'd["next_run_at"]'))"
+else
+  jt_fail "no second scheduled run within 15 s: $(head -c 400 "$JT_WORK/api/status.json")"
+fi
+code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
+jt_check test "$code" = 202 -o "$code" = 409 -- "POST /api/tasks/{id}/run → 202 or 409 ($code)"
+# A browser holds the task's lease ("one run of a task at a time, including a manual run from
+# a browser"): "run now" must say so (409), or, if it answers 202, the run must happen (once
+# the lease is given back) and be recorded.
+take_browser_lease() {
+  [[ $(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/lease" -H 'Content-Type: application/json' \
+    -d '{"owner":"test-browser","seconds":60}') == 200 ]]
+}
+if wait_for 15 take_browser_lease; then
+  t_lease=$(date +%s)
+  run_code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
+  sleep 1
+  code=$(api "$SCHED_JAR" DELETE "/api/tasks/$SCHED_TASK/lease?owner=test-browser")
+  jt_check test "$code" = 204 -- "the browser gives the lease back ($code)"
+  if [[ $run_code == 409 ]]; then
+    jt_pass "run now while a browser holds the lease → 409"
+  else
+    manual_run_recorded() {
+      status_of "$SCHED_JAR" "$SCHED_TASK"
+      [[ $(jv "$JT_WORK/api/status.json" 'd["last_run"]["trigger"] == "manual" and d["last_run"]["started_at"] > '"$t_lease") == true ]]
+    }
+    if wait_for 8 manual_run_recorded; then
+      jt_pass "run now while a browser holds the lease → $run_code, and the run happened later"
+    else
+      jt_fail "run now while a browser holds the lease → $run_code \"started\", but the run never happened nor was recorded (status: $(head -c 300 "$JT_WORK/api/status.json"))"
+    fi
+  fi
+else
+  jt_fail "a browser could not take the task's lease within 15 s ($(head -c 200 "$API_BODY"))"
+fi
+code=$(api "$SCHED_JAR" POST "/api/tasks/no-such-task/run")
+jt_check test "$code" = 404 -- "POST /api/tasks/no-such-task/run → 404 ($code)"
+code=$(api "$TESTER_JAR" GET "/api/tasks/$SCHED_TASK/status")
+jt_check test "$code" = 404 -- "another user cannot see the task's status ($code)"
+sleep 2
+kill "$SSE_PID" 2>/dev/null || true
+for ev in run_started progress run_finished account_changed; do
+  jt_check grep -q "\"type\":\"$ev\"" "$JT_WORK/api/events.txt" -- "the event stream carried $ev"
+done
+jt_check grep -qE '^data: ' "$JT_WORK/api/events.txt" -- "the event stream is SSE (data: lines)"
+
+hits=$(grep -rla -- "$ACCOUNT_SECRET" "$DATA" "$JT_WORK/serve" 2>/dev/null || true)
+jt_check test -z "$hits" -- "the task's password is in no file under DATA (junction.db, -wal, …) nor in serve's output${hits:+: $hits}"
+hits=$(grep -rla -- "$TESTER_PW" "$DATA" "$JT_WORK/serve" 2>/dev/null || true)
+jt_check test -z "$hits" -- "the users' sign-in passwords are not stored in clear${hits:+: $hits}"
+db_files=("$DATA"/junction.db*)
+echo "  (searched ${#db_files[@]} database files: ${db_files[*]##*/})"
+mode=$(stat -c %a "$DATA/secret.key" 2>/dev/null || echo missing)
+jt_check test "$mode" = 600 -- "the key file has mode 0600 ($mode)"
+
+serve_term "idle"
+
+echo "-- the schedule survives a restart"
+serve_start second --config "$JT_WORK/slow.json"
+# Wait for a settled entry some seconds ahead (a due entry runs first and then waits 90 s).
+settled_future_entry() {
+  status_of "$SCHED_JAR" "$SCHED_TASK"
+  local next running
+  next=$(jv "$JT_WORK/api/status.json" 'd["next_run_at"]')
+  running=$(jv "$JT_WORK/api/status.json" 'd["running"]')
+  [[ $next != ERR && $next != None && $running == false ]] && ((next > $(date +%s) + 5))
+}
+if wait_for 30 settled_future_entry; then
+  before=$(jv "$JT_WORK/api/status.json" 'd["next_run_at"]')
+  serve_term "restart"
+  serve_start third --config "$JT_WORK/slow.json"
+  status_of "$SCHED_JAR" "$SCHED_TASK"
+  after=$(jv "$JT_WORK/api/status.json" 'd["next_run_at"]')
+  jt_check test "$before" = "$after" -- "next_run_at survives the restart ($before before, $after after, now $(date +%s))"
+else
+  jt_fail "no settled schedule entry for the task after the restart: $(head -c 400 "$JT_WORK/api/status.json")"
+fi
+
+echo "-- kill -9 in the middle of a scheduled run"
+jt_bg "$DC_PY" "$JT_LIB_DIR/cutproxy.py" --listen-port "$DC_SPARE_PORT3" \
+  --target-port "$DC_POP3_PORT" --rate 600000 --lifetime 600 --ready-file "$JT_WORK/ready-slow"
+jt_wait_file "$JT_WORK/ready-slow"
+KILLER_JAR=$JT_WORK/api/killer.jar
+sign_in "$KILLER_JAR" killer killer-password-3 >/dev/null
+jt_task "$JT_WORK/tasks/killsrc.json" type=pop3 server=127.0.0.1 port="$DC_SPARE_PORT3" \
+  encryption=none username=killsrc password=killsrc-pw-8 leave_on_server=false \
+  destination_folder=INBOX method=automatic interval_minutes=10
+put_task "$KILLER_JAR" killer "$JT_WORK/tasks/killsrc.json"
+KILL_TASK=$TASK_ID
+jt_check test "$PUT_STATUS" = 200 -- "PUT the 300-message task ($PUT_STATUS)"
+MB3=$DATA/users/3/mailbox
+stored=0
+for ((i = 0; i < 400; i++)); do
+  stored=$(jt_count_messages "$MB3")
+  ((stored >= 60)) && break
+  sleep 0.05
+done
+kill -KILL "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+SERVE_PID=
+stored=$(jt_count_messages "$MB3")
+if ((stored > 0 && stored < 300)); then
+  jt_pass "killed serve in the middle of the scheduled run ($stored of 300 stored)"
+else
+  jt_fail "the kill did not land in the middle of the run ($stored of 300 stored)"
+fi
+serve_start fourth --config "$JT_WORK/slow.json"
+t0=$SERVE_STARTED_AT
+killed_task_done() {
+  status_of "$KILLER_JAR" "$KILL_TASK"
+  local s
+  s=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["started_at"]')
+  [[ $s != ERR && $s -ge $t0 && $(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') == true ]]
+}
+t1=$(date +%s)
+if wait_for 200 killed_task_done; then
+  jt_pass "after the restart the scheduler completed the run on its own ($(($(date +%s) - t1)) s after the restart; $(jv "$JT_WORK/api/status.json" 'd["last_run"]["folders"]'))"
+else
+  jt_fail "no successful run of the killed task within 200 s of the restart: $(head -c 400 "$JT_WORK/api/status.json")"
+fi
+jt_checkmaildir --mailbox "$MB3" --exact --label "kill -9 + scheduled re-run" --expect "INBOX=killsrc:INBOX"
+count=$(dc_count killsrc INBOX)
+jt_check test "$count" = 0 -- "kill -9: the source is empty after the re-run ($count left)"
+
+echo "-- SIGTERM in the middle of a run"
+jt_task "$JT_WORK/tasks/slowsrc.json" type=pop3 server=127.0.0.1 port="$DC_SPARE_PORT3" \
+  encryption=none username=slowsrc password=slowsrc-pw-9 leave_on_server=false \
+  destination_folder=Slow method=manual
+put_task "$KILLER_JAR" killer2 "$JT_WORK/tasks/slowsrc.json"
+SLOW_TASK=$TASK_ID
+code=$(api "$KILLER_JAR" POST "/api/tasks/$SLOW_TASK/run")
+jt_check test "$code" = 202 -- "POST /api/tasks/{id}/run of a manual task → 202 ($code)"
+# Deliveries become visible at commit (in batches): watch the run's progress instead.
+slow_progress() {
+  status_of "$KILLER_JAR" "$SLOW_TASK"
+  local n
+  n=$(jv "$JT_WORK/api/status.json" '(d["progress"] or {}).get("done", 0)')
+  [[ $n != ERR ]] && ((n >= 5))
+}
+wait_for 20 slow_progress || true
+running=$(jv "$JT_WORK/api/status.json" 'd["running"]')
+n=$(jv "$JT_WORK/api/status.json" '(d["progress"] or {}).get("done", 0)')
+jt_check test "$running" = true -a "$n" != 60 -- "the run is in progress when SIGTERM comes ($n of 60 retrieved)"
+serve_term "during a run"
+serve_start fifth --config "$JT_WORK/slow.json"
+status_of "$KILLER_JAR" "$SLOW_TASK"
+jt_check test "$(jv "$JT_WORK/api/status.json" 'd["last_run"]["failure"]')" = cancelled -- "the interrupted run is recorded as cancelled ($(jv "$JT_WORK/api/status.json" 'd["last_run"]["message"]'))"
+code=$(api "$KILLER_JAR" POST "/api/tasks/$SLOW_TASK/run")
+slow_done() {
+  status_of "$KILLER_JAR" "$SLOW_TASK"
+  [[ $(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') == true ]]
+}
+if [[ $code == 202 ]] && wait_for 60 slow_done; then
+  jt_pass "the manual run after the restart succeeds ($(jv "$JT_WORK/api/status.json" 'd["last_run"]["folders"]'))"
+else
+  jt_fail "the manual run after the restart ($code): $(head -c 400 "$JT_WORK/api/status.json")"
+fi
+jt_checkmaildir --mailbox "$MB3" --exact --label "SIGTERM + re-run" \
+  --expect "INBOX=killsrc:INBOX" --expect "Slow=slowsrc:INBOX"
+count=$(dc_count slowsrc INBOX)
+jt_check test "$count" = 0 -- "SIGTERM: the source is empty after the re-run ($count left)"
+serve_term "at the end"
+
+jt_finish
