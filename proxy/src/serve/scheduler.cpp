@@ -28,7 +28,7 @@ nlohmann::json run_to_json(const store::run_record& r) {
           {"trigger", r.trigger}};
 }
 
-// The lease key of a task; the same key the store's retrieval state uses.
+// The lease key of a task: one per user and task, whoever runs it.
 std::string lease_key(std::int64_t user_id, const std::string& task_id) {
   return "user:" + std::to_string(user_id) + "/task:" + task_id;
 }
@@ -46,6 +46,13 @@ scheduler::~scheduler() { stop(); }
 
 void scheduler::start() {
   stopping_ = false;
+  {
+    // One proxy serves a data folder: leases held by an earlier proxy process (killed in the
+    // middle of a run) are stale. Browsers' leases stay.
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    accounts.release_leases_of_owners("proxy:");
+  }
   loop_thread_ = std::thread([this] { loop(); });
 }
 
@@ -178,9 +185,30 @@ task_runner::start_result scheduler::run_now(std::int64_t user_id, const std::st
 
 task_runner::start_result scheduler::launch(std::int64_t user_id, const std::string& task_id,
                                             const std::string& trigger) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return start_result::not_runnable;
+    if (running_.count({user_id, task_id}) > 0) return start_result::already_running;
+  }
+  // The lease is taken before anything is promised: a run that a browser holds is
+  // "already running" for the person asking, and a scheduled one looks again later.
+  {
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    const auto now = now_seconds();
+    if (!accounts.acquire_lease(lease_key(user_id, task_id), owner_, now, lease_seconds)) {
+      if (auto entry = accounts.schedule(user_id, task_id)) {
+        entry->next_run_at = now + 30;
+        accounts.set_schedule(*entry);
+      }
+      return start_result::already_running;
+    }
+  }
   std::lock_guard lock(mutex_);
-  if (stopping_) return start_result::not_runnable;
-  if (running_.count({user_id, task_id}) > 0) return start_result::already_running;
+  if (stopping_ || running_.count({user_id, task_id}) > 0) {
+    // Lost a race with another launch of the same task in this process: it has the lease.
+    return stopping_ ? start_result::not_runnable : start_result::already_running;
+  }
   running_[{user_id, task_id}] = running{nullptr, trigger};
   auto done = std::make_shared<std::atomic<bool>>(false);
   workers_.push_back(worker{std::thread([this, user_id, task_id, trigger, done] {
@@ -196,17 +224,7 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
   try {
     store::database db(config_.data_dir / "junction.db");
     store::account_store accounts(db, secrets_);
-    auto now = now_seconds();
-    if (!accounts.acquire_lease(key, owner_, now, lease_seconds)) {
-      // Someone else (a browser) is running it: look again a little later.
-      if (auto entry = accounts.schedule(user_id, task_id)) {
-        entry->next_run_at = now + 30;
-        accounts.set_schedule(*entry);
-      }
-      std::lock_guard lock(mutex_);
-      running_.erase({user_id, task_id});
-      return;
-    }
+    auto now = now_seconds();  // launch() holds the lease for this run
     const auto account = accounts.load_account(user_id);
     const nlohmann::json* task_json = find_task(account.document, task_id);
     store::run_record record;
@@ -295,6 +313,12 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
                               {"run", run_to_json(record)}});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "scheduler: run of task %s failed: %s\n", task_id.c_str(), e.what());
+    try {
+      store::database db(config_.data_dir / "junction.db");
+      store::account_store(db, secrets_).release_lease(key, owner_);
+    } catch (const std::exception&) {
+      // The lease expires by itself.
+    }
   }
   std::lock_guard lock(mutex_);
   running_.erase({user_id, task_id});

@@ -699,4 +699,12 @@ void account_store::release_lease(std::string_view task_key, std::string_view ow
       .run();
 }
 
+int account_store::release_leases_of_owners(std::string_view owner_prefix) {
+  // LIKE treats '%' and '_' as wildcards: compare the prefix exactly instead.
+  query(db_, "DELETE FROM leases WHERE substr(owner, 1, length(?1)) = ?1")
+      .bind(1, owner_prefix)
+      .run();
+  return sqlite3_changes(db_.handle());
+}
+
 }  // namespace junction::store

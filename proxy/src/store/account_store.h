@@ -129,6 +129,9 @@ class account_store {
   bool renew_lease(std::string_view task_key, std::string_view owner, std::int64_t now,
                    std::int64_t ttl_seconds);
   void release_lease(std::string_view task_key, std::string_view owner);
+  // Drops every lease whose owner starts with the prefix (a proxy starting up clears what a
+  // previous process of its own left behind, e.g. after kill -9). Returns how many.
+  int release_leases_of_owners(std::string_view owner_prefix);
 
  private:
   database& db_;
