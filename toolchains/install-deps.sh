@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl curl python3 procps
   libboost1.81-dev libssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libgtest-dev googletest
   clang-14 libclang-rt-14-dev clang-format-14
