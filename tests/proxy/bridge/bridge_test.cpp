@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -104,18 +105,60 @@ bool make_pki(test_pki& pki) {
 
 test_pki* pki = nullptr;
 
+// ---- streams of known bytes ----
+
+// Byte `offset + i` of the stream `seed` (the same bytes as pattern() below), so a sender and
+// a receiver can agree on 64 MiB without either holding it whole.
+void fill_pattern(char* out, std::size_t n, std::uint64_t offset, unsigned seed) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t at = offset + i;
+    out[i] = static_cast<char>((at * 31 + at / 251 + seed) & 0xff);
+  }
+}
+
+std::string pattern(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  fill_pattern(s.data(), n, 0, seed);
+  return s;
+}
+
+// FNV-1a, 64 bits: order-sensitive, enough to tell a lost, doubled or swapped chunk.
+class checksum {
+ public:
+  void add(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) hash_ = (hash_ ^ p[i]) * 1099511628211ull;
+    size_ += n;
+  }
+  std::uint64_t hash() const { return hash_; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  std::uint64_t hash_ = 14695981039346656037ull;
+  std::uint64_t size_ = 0;
+};
+
+template <class Socket>
+void set_socket_buffers(Socket& s, int bytes) {
+  s.set_option(asio::socket_base::send_buffer_size(bytes));
+  s.set_option(asio::socket_base::receive_buffer_size(bytes));
+}
+
 // ---- the upstream "mail server" ----
 
 // Accepts TCP connections on 127.0.0.1 and runs `script` for each on its own thread with a
-// blocking socket. Counts connections, so a test can prove nothing was connected.
+// blocking socket. Counts connections, so a test can prove nothing was connected. A nonzero
+// `socket_buffer` sets SO_SNDBUF and SO_RCVBUF of the accepted sockets (on the listener, so the
+// window scale offered in the handshake fits), keeping what the kernel buffers small and known.
 class upstream_peer {
  public:
   using script = std::function<void(tcp::socket&)>;
 
-  explicit upstream_peer(script s) : script_(std::move(s)), acceptor_(io_) {
+  explicit upstream_peer(script s, int socket_buffer = 0) : script_(std::move(s)), acceptor_(io_) {
     tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(ep.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    if (socket_buffer > 0) set_socket_buffers(acceptor_, socket_buffer);
     acceptor_.bind(ep);
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
@@ -213,6 +256,14 @@ struct client {
   std::string subprotocol;  // what the server answered
 };
 
+// The page over wss: TLS to the proxy, verified against the test CA as "localhost".
+struct tls_client {
+  asio::io_context io;
+  asio::ssl::context tls{asio::ssl::context::tls_client};
+  websocket::stream<asio::ssl::stream<tcp::socket>> ws{io, tls};
+  std::string subprotocol;
+};
+
 // ---- fixture: the in-process HTTP server that hands upgrades to the bridge ----
 
 class Bridge : public ::testing::Test {
@@ -251,10 +302,13 @@ class Bridge : public ::testing::Test {
     return l;
   }
 
+  // `front_tls_` (wss) and `socket_buffer_` (the proxy's accepted sockets) apply when set
+  // before this.
   void start(limits l = fast_limits()) {
     registry_ = std::make_unique<registry>(l);
     tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(ep.protocol());
+    if (socket_buffer_ > 0) set_socket_buffers(acceptor_, socket_buffer_);
     acceptor_.bind(ep);
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
@@ -268,74 +322,137 @@ class Bridge : public ::testing::Test {
     policy_.add_exception(rule);
   }
 
+  context bridge_context() {
+    context ctx;
+    ctx.policy = &policy_;
+    ctx.bridges = registry_.get();
+    ctx.upstream_tls = &upstream_tls_;
+    ctx.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.push_back(line);
+    };
+    return ctx;
+  }
+
   void do_accept() {
     acceptor_.async_accept(asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
       if (ec) return;
-      struct pending {
-        beast::tcp_stream stream;
-        beast::flat_buffer buffer;
-        request req;
-      };
-      auto p = std::make_shared<pending>(pending{beast::tcp_stream(std::move(socket)), {}, {}});
-      http::async_read(p->stream, p->buffer, p->req, [this, p](error_code e, std::size_t) {
-        if (e) return;
-        context ctx;
-        ctx.policy = &policy_;
-        ctx.bridges = registry_.get();
-        ctx.upstream_tls = &upstream_tls_;
-        ctx.log = [this](const std::string& line) {
-          std::lock_guard<std::mutex> lock(log_mutex_);
-          log_.push_back(line);
-        };
-        std::string session(p->req["X-Test-Session"]);
-        run(std::move(p->stream), std::move(p->req), std::move(session), std::move(ctx));
-      });
+      if (front_tls_) {
+        accept_tls(std::move(socket));
+      } else {
+        accept_plain(std::move(socket));
+      }
       do_accept();
     });
   }
 
-  std::unique_ptr<client> connect(const std::string& session = "s1", bool offer = true) {
+  void accept_plain(tcp::socket socket) {
+    struct pending {
+      beast::tcp_stream stream;
+      beast::flat_buffer buffer;
+      request req;
+    };
+    auto p = std::make_shared<pending>(pending{beast::tcp_stream(std::move(socket)), {}, {}});
+    http::async_read(p->stream, p->buffer, p->req, [this, p](error_code e, std::size_t) {
+      if (e) return;
+      std::string session(p->req["X-Test-Session"]);
+      run(std::move(p->stream), std::move(p->req), std::move(session), bridge_context());
+    });
+  }
+
+  void accept_tls(tcp::socket socket) {
+    struct pending {
+      beast::ssl_stream<beast::tcp_stream> stream;
+      beast::flat_buffer buffer;
+      request req;
+    };
+    auto p = std::make_shared<pending>(pending{
+        beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *front_tls_),
+        {},
+        {}});
+    p->stream.async_handshake(asio::ssl::stream_base::server, [this, p](error_code ec) {
+      if (ec) return;
+      http::async_read(p->stream, p->buffer, p->req, [this, p](error_code e, std::size_t) {
+        if (e) return;
+        std::string session(p->req["X-Test-Session"]);
+        run(std::move(p->stream), std::move(p->req), std::move(session), bridge_context());
+      });
+    });
+  }
+
+  // A nonzero `socket_buffer` sets the client socket's SO_SNDBUF and SO_RCVBUF before it
+  // connects.
+  std::unique_ptr<client> connect(const std::string& session = "s1", bool offer = true,
+                                  int socket_buffer = 0) {
     auto c = std::make_unique<client>();
-    c->ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-    c->ws.set_option(
-        websocket::stream_base::decorator([session, offer](websocket::request_type& req) {
-          req.set("X-Test-Session", session);
-          if (offer) req.set(http::field::sec_websocket_protocol, "chat, junction-bridge.v1");
-        }));
-    websocket::response_type res;
-    c->ws.handshake(res, "127.0.0.1", "/bridge");
-    c->subprotocol = std::string(res[http::field::sec_websocket_protocol]);
+    auto& socket = c->ws.next_layer();
+    socket.open(tcp::v4());
+    if (socket_buffer > 0) set_socket_buffers(socket, socket_buffer);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    c->subprotocol = upgrade(c->ws, session, offer, "127.0.0.1");
     return c;
   }
 
-  static void send_text(client& c, const json& j) {
+  std::unique_ptr<tls_client> connect_tls(const std::string& session = "s1") {
+    auto c = std::make_unique<tls_client>();
+    c->tls.load_verify_file((pki->dir / "ca.pem").string());
+    auto& tls = c->ws.next_layer();
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    tls.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+    SSL_set_tlsext_host_name(tls.native_handle(), "localhost");
+    tls.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    tls.handshake(asio::ssl::stream_base::client);
+    c->subprotocol = upgrade(c->ws, session, /*offer=*/true, "localhost");
+    return c;
+  }
+
+  // The WebSocket handshake; returns the subprotocol the server chose.
+  template <class Ws>
+  static std::string upgrade(Ws& ws, const std::string& session, bool offer,
+                             const std::string& host) {
+    ws.set_option(websocket::stream_base::decorator([session, offer](websocket::request_type& req) {
+      req.set("X-Test-Session", session);
+      if (offer) req.set(http::field::sec_websocket_protocol, "chat, junction-bridge.v1");
+    }));
+    websocket::response_type res;
+    ws.handshake(res, host, "/bridge");
+    return std::string(res[http::field::sec_websocket_protocol]);
+  }
+
+  template <class C>
+  static void send_text(C& c, const json& j) {
     c.ws.text(true);
     c.ws.write(asio::buffer(j.dump()));
   }
-  static void send_binary(client& c, const std::string& bytes) {
+  template <class C>
+  static void send_binary(C& c, const std::string& bytes) {
     c.ws.binary(true);
     c.ws.write(asio::buffer(bytes));
   }
-  static json read_text(client& c) {
+  template <class C>
+  static json read_text(C& c) {
     beast::flat_buffer b;
     c.ws.read(b);
     EXPECT_TRUE(c.ws.got_text());
     return json::parse(beast::buffers_to_string(b.data()), nullptr, false);
   }
-  static std::string read_binary(client& c) {
+  template <class C>
+  static std::string read_binary(C& c) {
     beast::flat_buffer b;
     c.ws.read(b);
     EXPECT_TRUE(c.ws.got_binary());
     return beast::buffers_to_string(b.data());
   }
   // Reads exactly n relayed bytes, however the bridge chunked them.
-  static std::string read_bytes(client& c, std::size_t n) {
+  template <class C>
+  static std::string read_bytes(C& c, std::size_t n) {
     std::string out;
     while (out.size() < n) out += read_binary(c);
     return out;
   }
   // The next read must find the close; returns its code.
-  static int read_close(client& c) {
+  template <class C>
+  static int read_close(C& c) {
     beast::flat_buffer b;
     error_code ec;
     c.ws.read(b, ec);
@@ -358,8 +475,8 @@ class Bridge : public ::testing::Test {
     return answer;
   }
 
-  bool wait_released() {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool wait_released(std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
       if (registry_->total() == 0) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -378,6 +495,8 @@ class Bridge : public ::testing::Test {
   egress_policy policy_;
   std::unique_ptr<registry> registry_;
   asio::ssl::context upstream_tls_{asio::ssl::context::tls_client};
+  std::unique_ptr<asio::ssl::context> front_tls_;  // set: the proxy speaks wss
+  int socket_buffer_ = 0;
   std::mutex log_mutex_;
   std::vector<std::string> log_;
   asio::io_context io_;
@@ -385,12 +504,6 @@ class Bridge : public ::testing::Test {
   std::uint16_t port_ = 0;
   std::thread thread_;
 };
-
-std::string pattern(std::size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 31 + i / 251 + seed) & 0xff);
-  return s;
-}
 
 TEST_F(Bridge, PlainRelayBothWaysAndClientCloseEndsUpstream) {
   std::atomic<bool> saw_eof{false};
@@ -751,6 +864,202 @@ TEST_F(Bridge, UpstreamEofIsANormalClose) {
   EXPECT_EQ(read_close(*c), 1000);
   EXPECT_TRUE(peer.wait_scripts_done());
   EXPECT_TRUE(wait_released());
+}
+
+// ---- backpressure, wss and a vanishing client ----
+
+// What the bridge may hold in flight besides the kernel's buffers is one frame each way; the
+// sockets the test controls use small buffers, the bridge's upstream socket keeps the kernel's
+// autotuning (up to net.ipv4.tcp_wmem / tcp_rmem's maximum: with Debian's 4 MiB send maximum,
+// about 0.6-2.2 MiB got ahead downstream and 4.2 MiB upstream). A bridge reading ahead of its
+// slower side would let the fast side move all 64 MiB during the stall.
+constexpr std::uint64_t big_transfer = 64 << 20;
+constexpr std::uint64_t stall_bound = 16 << 20;
+constexpr int small_buffer = 64 << 10;
+constexpr auto stall = std::chrono::seconds(2);
+
+TEST_F(Bridge, SlowClientHoldsBackTheUpstream) {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> sent_hash{0};
+  upstream_peer peer(
+      [&](tcp::socket& s) {
+        std::vector<char> chunk(16 << 10);
+        checksum sum;
+        error_code ec;
+        for (std::uint64_t at = 0; at < big_transfer; at += chunk.size()) {
+          fill_pattern(chunk.data(), chunk.size(), at, 3);
+          asio::write(s, asio::buffer(chunk), ec);
+          if (ec) return;
+          sum.add(chunk.data(), chunk.size());
+          sent = at + chunk.size();
+        }
+        sent_hash = sum.hash();
+      },
+      small_buffer);
+  socket_buffer_ = small_buffer;
+  start();
+  allow("127.0.0.1:" + port_text(peer.port()));
+  auto c = connect("s1", true, small_buffer);
+  send_text(*c, open_frame("127.0.0.1", peer.port()));
+  ASSERT_EQ(read_text(*c)["op"], "opened");
+
+  checksum received;
+  beast::flat_buffer b;
+  c->ws.read(b);
+  received.add(b.data().data(), b.size());
+  std::this_thread::sleep_for(stall);  // the page stops reading
+  const std::uint64_t sent_in_stall = sent.load();
+  RecordProperty("upstream_bytes_ahead_of_client", std::to_string(sent_in_stall - received.size()));
+  EXPECT_LT(sent_in_stall, big_transfer);
+  EXPECT_LT(sent_in_stall - received.size(), stall_bound)
+      << "the upstream wrote " << sent_in_stall << " bytes while the client had read "
+      << received.size();
+
+  while (received.size() < big_transfer) {
+    b.clear();
+    error_code ec;
+    c->ws.read(b, ec);
+    ASSERT_FALSE(ec) << ec.message() << " after " << received.size() << " bytes";
+    ASSERT_TRUE(c->ws.got_binary());
+    received.add(b.data().data(), b.size());
+  }
+  EXPECT_EQ(read_close(*c), 1000);  // the server ended after its last byte
+  EXPECT_TRUE(peer.wait_scripts_done());
+  EXPECT_EQ(received.size(), big_transfer);
+  EXPECT_EQ(received.hash(), sent_hash.load());
+  EXPECT_TRUE(wait_released());
+}
+
+TEST_F(Bridge, StalledUpstreamHoldsBackTheClient) {
+  std::atomic<bool> upstream_reads{false};
+  std::atomic<std::uint64_t> upstream_got{0};
+  std::atomic<std::uint64_t> upstream_hash{0};
+  std::atomic<bool> saw_eof{false};
+  upstream_peer peer(
+      [&](tcp::socket& s) {
+        // Bounded, so a test that gives up early cannot leave this thread waiting forever.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!upstream_reads && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        std::vector<char> buf(64 << 10);
+        checksum sum;
+        error_code ec;
+        for (;;) {
+          const std::size_t n = s.read_some(asio::buffer(buf), ec);
+          if (ec) break;
+          sum.add(buf.data(), n);
+        }
+        upstream_got = sum.size();
+        upstream_hash = sum.hash();
+        saw_eof = ec == asio::error::eof;
+      },
+      small_buffer);
+  socket_buffer_ = small_buffer;
+  start();
+  allow("127.0.0.1:" + port_text(peer.port()));
+  auto c = connect("s1", true, small_buffer);
+  send_text(*c, open_frame("127.0.0.1", peer.port()));
+  ASSERT_EQ(read_text(*c)["op"], "opened");
+
+  // Blocking writes on their own thread; the stream is not touched elsewhere until the join.
+  std::atomic<std::uint64_t> written{0};
+  checksum sent;
+  error_code write_error;
+  std::thread writer([&] {
+    std::vector<char> chunk(64 << 10);
+    c->ws.binary(true);
+    for (std::uint64_t at = 0; at < big_transfer; at += chunk.size()) {
+      fill_pattern(chunk.data(), chunk.size(), at, 4);
+      c->ws.write(asio::buffer(chunk), write_error);
+      if (write_error) return;
+      sent.add(chunk.data(), chunk.size());
+      written = at + chunk.size();
+    }
+  });
+  std::this_thread::sleep_for(stall);  // the server reads nothing
+  const std::uint64_t written_in_stall = written.load();
+  upstream_reads = true;
+  writer.join();
+  RecordProperty("client_bytes_written_in_stall", std::to_string(written_in_stall));
+  EXPECT_LT(written_in_stall, stall_bound)
+      << "the client wrote " << written_in_stall << " bytes while the server read none";
+  ASSERT_FALSE(write_error) << write_error.message();
+  EXPECT_EQ(written.load(), big_transfer);
+  c->ws.close(websocket::close_code::normal);
+  EXPECT_TRUE(peer.wait_scripts_done());
+  EXPECT_TRUE(saw_eof);
+  EXPECT_EQ(upstream_got.load(), big_transfer);
+  EXPECT_EQ(upstream_hash.load(), sent.hash());
+  EXPECT_TRUE(wait_released());
+}
+
+TEST_F(Bridge, SecureWebSocketRelaysBothWays) {
+  std::atomic<bool> saw_eof{false};
+  upstream_peer peer([&](tcp::socket& s) {
+    error_code ec;
+    asio::write(s, asio::buffer(std::string("* OK ready\r\n")), ec);
+    char buf[16384];
+    for (;;) {
+      const std::size_t n = s.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      asio::write(s, asio::buffer(buf, n), ec);
+      if (ec) break;
+    }
+    saw_eof = ec == asio::error::eof;
+  });
+  front_tls_ = server_tls("good");
+  start();
+  allow("127.0.0.1:" + port_text(peer.port()));
+  auto c = connect_tls();
+  EXPECT_EQ(c->subprotocol, "junction-bridge.v1");
+  send_text(*c, open_frame("127.0.0.1", peer.port()));
+  const json opened = read_text(*c);
+  ASSERT_EQ(opened["op"], "opened") << opened.dump();
+  EXPECT_EQ(opened["address"], "127.0.0.1:" + port_text(peer.port()));
+  EXPECT_TRUE(opened["tls"].is_null());  // the upstream is plain; only the page side is TLS
+  EXPECT_EQ(read_bytes(*c, 12), "* OK ready\r\n");
+  send_binary(*c, "a1 CAPABILITY\r\n");
+  EXPECT_EQ(read_bytes(*c, 15), "a1 CAPABILITY\r\n");
+  const std::string large = pattern(300000, 5);  // several TLS records, several frames back
+  send_binary(*c, large);
+  EXPECT_TRUE(read_bytes(*c, large.size()) == large);
+  c->ws.close(websocket::close_code::normal);
+  EXPECT_TRUE(peer.wait_scripts_done());
+  EXPECT_TRUE(saw_eof);
+  EXPECT_TRUE(wait_released());
+  const auto lines = log_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("(the client closed the bridge)"), std::string::npos) << lines[1];
+}
+
+TEST_F(Bridge, ClientVanishingMidTransferClosesUpstreamAndFreesTheSlot) {
+  std::atomic<bool> upstream_write_failed{false};
+  upstream_peer peer(
+      [&](tcp::socket& s) {
+        const std::vector<char> chunk(64 << 10, 'x');
+        error_code ec;
+        for (std::uint64_t at = 0; at < big_transfer && !ec; at += chunk.size()) {
+          asio::write(s, asio::buffer(chunk), ec);
+        }
+        upstream_write_failed = static_cast<bool>(ec);  // the bridge closed before the end
+      },
+      small_buffer);
+  socket_buffer_ = small_buffer;
+  start();
+  allow("127.0.0.1:" + port_text(peer.port()));
+  auto c = connect("s1", true, small_buffer);
+  send_text(*c, open_frame("127.0.0.1", peer.port()));
+  ASSERT_EQ(read_text(*c)["op"], "opened");
+  read_bytes(*c, 1 << 20);
+  EXPECT_EQ(registry_->total(), 1u);
+  c->ws.next_layer().close();  // TCP goes away without a WebSocket close
+  EXPECT_TRUE(wait_released(std::chrono::seconds(1)));
+  EXPECT_TRUE(peer.wait_scripts_done(std::chrono::seconds(1)));
+  EXPECT_TRUE(upstream_write_failed);
+  const auto lines = log_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("(the WebSocket ended: "), std::string::npos) << lines[1];
 }
 
 TEST(BridgeRegistry, CountsPerSessionAndInTotal) {
