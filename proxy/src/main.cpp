@@ -128,17 +128,17 @@ int run_retrieve(const arguments& args) {
   if (show_progress) std::fprintf(stderr, "\r\033[K");
   std::uint64_t total_new = 0, total_had = 0, total_deleted = 0;
   for (const auto& f : summary.folders) {
-    std::cout << f.folder << ": " << f.new_messages << " new, " << f.already_had
-              << " already had, " << f.deleted << " deleted from server\n";
+    std::cout << f.folder << ": " << f.new_messages << " new, " << f.already_had << " already had, "
+              << f.deleted << " deleted from server\n";
     total_new += f.new_messages;
     total_had += f.already_had;
     total_deleted += f.deleted;
   }
-  std::cout << "total: " << total_new << " new, " << total_had << " already had, "
-            << total_deleted << " deleted from server\n";
+  std::cout << "total: " << total_new << " new, " << total_had << " already had, " << total_deleted
+            << " deleted from server\n";
   if (!summary.ok) {
-    std::cerr << "error (" << junction::jobs::to_string(summary.failure)
-              << "): " << summary.message << "\n";
+    std::cerr << "error (" << junction::jobs::to_string(summary.failure) << "): " << summary.message
+              << "\n";
     return 1;
   }
   return 0;
@@ -156,16 +156,15 @@ int run_check(const arguments& args) {
   auto summary = junction::proxy::run_retrieval(*task, options);
   const std::string where = task->server + ":" + std::to_string(task->effective_port());
   if (!summary.ok) {
-    std::cout << "FAILED (" << junction::jobs::to_string(summary.failure) << "): " << where
-              << ": " << summary.message << "\n";
+    std::cout << "FAILED (" << junction::jobs::to_string(summary.failure) << "): " << where << ": "
+              << summary.message << "\n";
     return 1;
   }
   std::string security =
       task->encryption == junction::model::encryption::none
           ? "without encryption"
           : std::string("with TLS (") +
-                (task->encryption == junction::model::encryption::ssl ? "implicit"
-                                                                            : "STARTTLS") +
+                (task->encryption == junction::model::encryption::ssl ? "implicit" : "STARTTLS") +
                 ", certificate verified)";
   std::cout << "OK: connected to " << where << " " << security << ", logged in as "
             << task->username << "; "
@@ -185,7 +184,8 @@ std::filesystem::path default_web_root(const char* argv0) {
        dir = dir.parent_path()) {
     if (std::filesystem::exists(dir / "web" / "index.html")) return dir / "web";
   }
-  if (std::filesystem::exists("/usr/share/junction/web/index.html")) return "/usr/share/junction/web";
+  if (std::filesystem::exists("/usr/share/junction/web/index.html"))
+    return "/usr/share/junction/web";
   return std::filesystem::current_path() / "web";
 }
 
@@ -218,8 +218,8 @@ int run_user(int argc, char** argv) {
   }
   try {
     std::filesystem::create_directories(data);
-    auto secrets = junction::crypto::secret_box::open_or_create(
-        std::filesystem::path(data) / "secret.key");
+    auto secrets =
+        junction::crypto::secret_box::open_or_create(std::filesystem::path(data) / "secret.key");
     junction::store::database db(std::filesystem::path(data) / "junction.db");
     junction::store::account_store accounts(db, secrets);
     if (action == "add") {
@@ -243,8 +243,7 @@ int run_user(int argc, char** argv) {
 
 int run_serve(int argc, char** argv) {
   junction::serve::serve_config config;
-  if (auto error = junction::serve::parse_serve_arguments(argc, argv, 2, config);
-      !error.empty()) {
+  if (auto error = junction::serve::parse_serve_arguments(argc, argv, 2, config); !error.empty()) {
     return usage_error(error);
   }
   if (config.web_root.empty()) config.web_root = default_web_root(argv[0]);

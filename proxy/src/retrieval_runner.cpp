@@ -38,9 +38,8 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
   if (!options.check_only) {
     try {
       if (!options.data_dir.empty()) std::filesystem::create_directories(options.data_dir);
-      db = std::make_unique<store::database>(options.database_file.empty()
-                                                 ? options.data_dir / "junction.db"
-                                                 : options.database_file);
+      db = std::make_unique<store::database>(
+          options.database_file.empty() ? options.data_dir / "junction.db" : options.database_file);
       auto mailbox_dir =
           options.mailbox_dir.empty() ? options.data_dir / "mailbox" : options.mailbox_dir;
       std::filesystem::create_directories(mailbox_dir.parent_path());

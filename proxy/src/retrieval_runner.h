@@ -14,12 +14,11 @@
 namespace junction::proxy {
 
 struct run_options {
-  std::filesystem::path data_dir;  // DATA: mailbox/ and junction.db live here, unless
+  std::filesystem::path data_dir;       // DATA: mailbox/ and junction.db live here, unless
   std::filesystem::path mailbox_dir;    // ...this is set (serve: DATA/users/<id>/mailbox)
   std::filesystem::path database_file;  // ...or this (serve: DATA/junction.db)
-  bool check_only = false;         // Test Connection
-  std::function<void(std::string_view folder, std::uint64_t done, std::uint64_t total)>
-      on_progress;
+  bool check_only = false;              // Test Connection
+  std::function<void(std::string_view folder, std::uint64_t done, std::uint64_t total)> on_progress;
   const std::atomic<bool>* cancel = nullptr;  // set to stop at the next safe point
 };
 

@@ -52,7 +52,7 @@ struct context {
   const egress_policy* policy = nullptr;
   registry* bridges = nullptr;
   boost::asio::ssl::context* upstream_tls = nullptr;  // client context, system trust store
-  std::function<void(const std::string&)> log;         // never given secrets or payload bytes
+  std::function<void(const std::string&)> log;        // never given secrets or payload bytes
 };
 
 using request = boost::beast::http::request<boost::beast::http::string_body>;

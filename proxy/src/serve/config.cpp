@@ -47,8 +47,8 @@ std::string apply_file(const std::string& path, serve_config& out) {
     out.threads = doc.value("threads", out.threads);
     out.session_lifetime_seconds =
         doc.value("session_lifetime_seconds", out.session_lifetime_seconds);
-    out.scheduler_interval_override_seconds = doc.value(
-        "scheduler_interval_override_seconds", out.scheduler_interval_override_seconds);
+    out.scheduler_interval_override_seconds =
+        doc.value("scheduler_interval_override_seconds", out.scheduler_interval_override_seconds);
   } catch (const nlohmann::json::exception& e) {
     return path + ": " + e.what();
   }

@@ -12,13 +12,13 @@
 namespace junction::serve {
 
 struct serve_config {
-  std::filesystem::path data_dir;             // --data
-  std::string listen_address = "127.0.0.1";   // --listen ADDR:PORT
+  std::filesystem::path data_dir;            // --data
+  std::string listen_address = "127.0.0.1";  // --listen ADDR:PORT
   std::uint16_t listen_port = 8080;
-  std::filesystem::path web_root;             // static files of the app (web/)
-  std::filesystem::path tls_certificate;      // optional: serve https/wss
+  std::filesystem::path web_root;         // static files of the app (web/)
+  std::filesystem::path tls_certificate;  // optional: serve https/wss
   std::filesystem::path tls_private_key;
-  std::vector<std::string> allowed_origins;   // beside the server's own origin
+  std::vector<std::string> allowed_origins;           // beside the server's own origin
   std::vector<bridge::allow_rule> egress_exceptions;  // --allow HOST:PORT
   int threads = 2;
   std::int64_t session_lifetime_seconds = 30LL * 24 * 3600;

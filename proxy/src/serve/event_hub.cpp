@@ -15,7 +15,9 @@ struct event_hub::impl {
   std::unordered_map<std::uint64_t, subscription> subscriptions;
 };
 
-std::shared_ptr<event_hub::impl> event_hub::make() { return std::make_shared<impl>(); }
+std::shared_ptr<event_hub::impl> event_hub::make() {
+  return std::make_shared<impl>();
+}
 
 std::uint64_t event_hub::subscribe(std::int64_t user_id, listener l) {
   std::lock_guard lock(impl_->mutex);

@@ -32,9 +32,12 @@ std::string to_id(const std::string& folder, const std::string& base) {
 bool from_id(const std::string& id, std::string& folder, std::string& base) {
   std::string b = id;
   for (auto& c : b) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return false;
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (c == '+' || c == '/' || c == '=')
+      return false;
   }
   while (b.size() % 4 != 0) b += '=';
   auto decoded = base64::decode(b);
@@ -165,9 +168,9 @@ std::vector<message_entry> maildir_service::scan(std::int64_t user_id, const std
 }
 
 std::optional<std::vector<message_entry>> maildir_service::messages(std::int64_t user_id,
-                                                                     const std::string& folder,
-                                                                     int page, int page_size,
-                                                                     std::uint64_t* total) {
+                                                                    const std::string& folder,
+                                                                    int page, int page_size,
+                                                                    std::uint64_t* total) {
   auto dir = folder_dir(user_id, folder);
   std::error_code ec;
   if (!dir || !fs::is_directory(*dir / "cur", ec)) return std::nullopt;
@@ -203,9 +206,8 @@ std::optional<std::string> maildir_service::raw(std::int64_t user_id, const std:
 }
 
 std::string maildir_service::append(std::int64_t user_id, const std::string& folder,
-                                    std::string_view message, std::string_view key,
-                                    unsigned flags, std::int64_t internal_date,
-                                    bool* already_had) {
+                                    std::string_view message, std::string_view key, unsigned flags,
+                                    std::int64_t internal_date, bool* already_had) {
   const std::string name = folder.empty() ? "INBOX" : folder;
   if (name != "INBOX" && !model::is_valid_folder_path(name)) {
     throw std::invalid_argument("not a valid folder name: " + name);

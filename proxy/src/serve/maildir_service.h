@@ -18,9 +18,8 @@ class maildir_service final : public mailbox_service {
 
   nlohmann::json folders(std::int64_t user_id) override;
   std::optional<std::vector<message_entry>> messages(std::int64_t user_id,
-                                                      const std::string& folder, int page,
-                                                      int page_size,
-                                                      std::uint64_t* total) override;
+                                                     const std::string& folder, int page,
+                                                     int page_size, std::uint64_t* total) override;
   std::optional<std::string> raw(std::int64_t user_id, const std::string& id) override;
   std::string append(std::int64_t user_id, const std::string& folder, std::string_view message,
                      std::string_view key, unsigned flags, std::int64_t internal_date,

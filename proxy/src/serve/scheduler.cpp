@@ -11,7 +11,9 @@
 namespace junction::serve {
 namespace {
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 const nlohmann::json* find_task(const nlohmann::json& document, const std::string& task_id) {
   auto tasks = document.find("retrieval_tasks");
@@ -42,7 +44,9 @@ scheduler::scheduler(serve_config config, const crypto::secret_box& secrets, eve
       owner_("proxy:" + crypto::random_hex(8)),
       random_(std::random_device{}()) {}
 
-scheduler::~scheduler() { stop(); }
+scheduler::~scheduler() {
+  stop();
+}
 
 void scheduler::start() {
   stopping_ = false;
@@ -249,8 +253,8 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         interval_minutes = task.interval_minutes;
         // The store's state and delivery keys are per user and task.
         task.id = "u" + std::to_string(user_id) + "-" + task_id;
-        events_.publish(user_id, {{"type", "run_started"}, {"task_id", task_id},
-                                  {"trigger", trigger}});
+        events_.publish(user_id,
+                        {{"type", "run_started"}, {"task_id", task_id}, {"trigger", trigger}});
         proxy::run_options options;
         options.data_dir = config_.data_dir;
         options.database_file = config_.data_dir / "junction.db";
@@ -259,8 +263,10 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         std::int64_t last_renew = now;
         options.on_progress = [&](std::string_view folder, std::uint64_t done,
                                   std::uint64_t total) {
-          nlohmann::json event = {{"type", "progress"}, {"task_id", task_id},
-                                  {"folder", std::string(folder)}, {"done", done},
+          nlohmann::json event = {{"type", "progress"},
+                                  {"task_id", task_id},
+                                  {"folder", std::string(folder)},
+                                  {"done", done},
                                   {"total", total}};
           {
             std::lock_guard lock(mutex_);
@@ -309,8 +315,8 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
       accounts.remove_schedule(user_id, task_id);
     }
     accounts.release_lease(key, owner_);
-    events_.publish(user_id, {{"type", "run_finished"}, {"task_id", task_id},
-                              {"run", run_to_json(record)}});
+    events_.publish(user_id,
+                    {{"type", "run_finished"}, {"task_id", task_id}, {"run", run_to_json(record)}});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "scheduler: run of task %s failed: %s\n", task_id.c_str(), e.what());
     try {

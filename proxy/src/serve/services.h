@@ -68,9 +68,9 @@ class mailbox_service {
   virtual nlohmann::json folders(std::int64_t user_id) = 0;
   // Newest first, `page_size` per page (page 0 first). nullopt when the folder does not exist.
   virtual std::optional<std::vector<message_entry>> messages(std::int64_t user_id,
-                                                              const std::string& folder,
-                                                              int page, int page_size,
-                                                              std::uint64_t* total) = 0;
+                                                             const std::string& folder, int page,
+                                                             int page_size,
+                                                             std::uint64_t* total) = 0;
   // The raw message by its id (ids are unique within a user's mailbox and URL-safe);
   // nullopt when missing.
   virtual std::optional<std::string> raw(std::int64_t user_id, const std::string& id) = 0;
