@@ -161,10 +161,7 @@ std::string element_segment(const json& element, std::size_t index) {
   if (id != element.end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
     return segment(id->get_ref<const std::string&>());
   }
-  // Appended rather than "#" + ...: GCC 12 at -O3 warns falsely on that form (-Wrestrict).
-  std::string out = "#";
-  out += std::to_string(index);
-  return out;
+  return "#" + std::to_string(index);
 }
 
 template <class F>
@@ -321,8 +318,7 @@ json normalise(const json& document) {
     }
     std::string fresh;
     do {
-      fresh = crypto::random_hex(8);
-      fresh.insert(fresh.begin(), 't');  // not "t" + ...: GCC 12 -O3 -Wrestrict false alarm
+      fresh = "t" + crypto::random_hex(8);
     } while (!ids.insert(fresh).second);
     task["id"] = fresh;
   }
