@@ -584,18 +584,9 @@ void imap_retrieval::on_commit_results(const std::vector<delivery_result>& resul
   committing_ = false;
   auto& counts = folder_counts(folder_->destination);
   for (const auto& r : results) {
-    auto it = std::find_if(batch_.begin(), batch_.end(),
-                           [&](const fetched_message& m) { return m.delivery == r.delivery; });
-    if (it == batch_.end()) continue;
-    if (r.status == delivery_status::failed) {
-      fail(failure_kind::mailbox, "could not store a message: " + r.error);
-      return;
-    }
-    if (r.status == delivery_status::stored) {
-      ++counts.new_messages;
-    } else {
-      ++counts.already_had;
-    }
+    auto* it = committed(batch_, r, counts);
+    if (finished()) return;
+    if (!it) continue;
     ++fstate_->fingerprints[it->fingerprint];
     pending_uids_.erase(it->uid);
   }

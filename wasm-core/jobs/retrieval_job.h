@@ -82,6 +82,24 @@ class retrieval_job {
     engine.consume_output(out.size());
   }
 
+  // The batch entry a commit result belongs to, counted as new or already had in `counts`;
+  // nullptr when it is not in the batch, or when it failed (the run is then failed: check
+  // finished()).
+  template <class Entry>
+  Entry* committed(std::vector<Entry>& batch, const delivery_result& result,
+                   folder_summary& counts) {
+    for (auto& entry : batch) {
+      if (entry.delivery != result.delivery) continue;
+      if (result.status == delivery_status::failed) {
+        fail(failure_kind::mailbox, "could not store a message: " + result.error);
+        return nullptr;
+      }
+      ++(result.status == delivery_status::stored ? counts.new_messages : counts.already_had);
+      return &entry;
+    }
+    return nullptr;
+  }
+
   // Effect builders. Strings are copied into the queue.
   void emit_connect(std::string_view host, std::uint16_t port, tls_mode tls);
   void emit_send(std::string_view bytes);

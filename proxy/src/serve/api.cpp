@@ -170,7 +170,7 @@ bool is_session_token(std::string_view token) {
 // cookie-string = cookie-pair *( ";" SP cookie-pair )   (RFC 6265 section 4.2.1)
 std::string session_token(const http_request& request) {
   for (const http_header& h : request.headers) {
-    if (!equal_ignoring_case(h.name, "Cookie")) continue;
+    if (!ascii::equals_ignore_case(h.name, "Cookie")) continue;
     std::string_view rest = h.value;
     while (!rest.empty()) {
       const std::size_t semicolon = rest.find(';');
@@ -243,15 +243,15 @@ std::optional<unsigned> parse_flags(std::string_view text) {
     text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
     if (flag.empty()) continue;
     using mailbox::message_flag;
-    if (equal_ignoring_case(flag, "\\Seen")) {
+    if (ascii::equals_ignore_case(flag, "\\Seen")) {
       flags |= static_cast<unsigned>(message_flag::seen);
-    } else if (equal_ignoring_case(flag, "\\Answered")) {
+    } else if (ascii::equals_ignore_case(flag, "\\Answered")) {
       flags |= static_cast<unsigned>(message_flag::answered);
-    } else if (equal_ignoring_case(flag, "\\Flagged")) {
+    } else if (ascii::equals_ignore_case(flag, "\\Flagged")) {
       flags |= static_cast<unsigned>(message_flag::flagged);
-    } else if (equal_ignoring_case(flag, "\\Draft")) {
+    } else if (ascii::equals_ignore_case(flag, "\\Draft")) {
       flags |= static_cast<unsigned>(message_flag::draft);
-    } else if (equal_ignoring_case(flag, "\\Recent")) {
+    } else if (ascii::equals_ignore_case(flag, "\\Recent")) {
       // Session state in IMAP; nothing to store.
     } else {
       return std::nullopt;
@@ -402,10 +402,10 @@ bool api::origin_allowed(const http_request& request) const {
   const auto host = request.header("Host");
   if (host && !host->empty()) {
     const std::string own = std::string(request.tls ? "https://" : "http://") + std::string(*host);
-    if (equal_ignoring_case(*origin, own)) return true;
+    if (ascii::equals_ignore_case(*origin, own)) return true;
   }
   for (const std::string& allowed : config_.allowed_origins) {
-    if (equal_ignoring_case(*origin, allowed)) return true;
+    if (ascii::equals_ignore_case(*origin, allowed)) return true;
   }
   return false;
 }

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace junction::serve {
 
 struct http_header {
@@ -16,24 +18,12 @@ struct http_header {
   std::string value;
 };
 
-inline bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // The first header named `name` (case-insensitive), or nullopt. The view lives as long as
 // the headers are not changed.
 inline std::optional<std::string_view> find_header(const std::vector<http_header>& headers,
                                                    std::string_view name) {
   for (const http_header& h : headers) {
-    if (equal_ignoring_case(h.name, name)) return std::string_view(h.value);
+    if (ascii::equals_ignore_case(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
 }
@@ -76,7 +66,8 @@ struct http_response {
   }
   // Replaces every header of that name.
   void set_header(std::string name, std::string value) {
-    std::erase_if(headers, [&](const http_header& h) { return equal_ignoring_case(h.name, name); });
+    std::erase_if(headers,
+                  [&](const http_header& h) { return ascii::equals_ignore_case(h.name, name); });
     headers.push_back({std::move(name), std::move(value)});
   }
 };
