@@ -1,5 +1,6 @@
 #include "serve/api.h"
 
+#include <algorithm>
 #include <ctime>
 #include <exception>
 #include <stdexcept>
@@ -28,6 +29,20 @@ constexpr std::size_t max_task_count = 1000;
 constexpr std::size_t max_json_depth = 64;
 constexpr std::size_t min_new_password_characters = 10;
 constexpr std::int64_t device_touch_interval_seconds = 60;
+// PUT /api/tasks/{id}/state: a state document lists the UIDs seen, so it outgrows the
+// other JSON bodies.
+constexpr std::size_t max_state_body = 16u << 20;
+constexpr std::size_t max_lease_owner_bytes = 128;
+// POST /api/tasks/{id}/runs
+constexpr std::size_t max_run_message_bytes = 4096;
+constexpr std::size_t max_run_failure_bytes = 64;
+constexpr std::size_t max_run_folders = 10000;
+constexpr std::int64_t max_timestamp = std::int64_t{1} << 40;
+// POST /api/mailbox/batch
+constexpr std::size_t max_batch_records = 1000;
+constexpr std::size_t max_batch_line_bytes = 4096;
+constexpr std::size_t max_batch_line_depth = 4;
+constexpr std::string_view batch_media_type = "application/vnd.junction.batch";
 
 std::string dump(const json& value) {
   // Replace rather than throw on invalid UTF-8 (a subject line from a broken message).
@@ -260,6 +275,216 @@ std::optional<unsigned> parse_flags(std::string_view text) {
   return flags;
 }
 
+// One append's folder, key, flags and internal date, checked alike for the single append
+// (query and X-Junction-* headers) and for each record of a batch (its JSON line). Absent
+// values: the key is derived from the content, no flags, the date is now.
+struct append_fields {
+  std::string folder = "INBOX";
+  std::optional<std::string> key;
+  std::optional<std::string> flags;
+  std::optional<std::string> internal_date;  // decimal seconds since 1970, as sent
+};
+
+struct append_problem {
+  std::string code;
+  std::string message;
+};
+
+// Where each value came from, for messages that name what the client sent.
+struct append_field_names {
+  std::string_view key, flags, internal_date;
+};
+constexpr append_field_names header_names{"X-Junction-Key", "X-Junction-Flags",
+                                          "X-Junction-Internal-Date"};
+constexpr append_field_names batch_names{"key", "flags", "internal_date"};
+
+// Fills `out` (all but the message) or says what is wrong.
+std::optional<append_problem> check_append(const append_fields& in, const append_field_names& names,
+                                           std::int64_t now, mailbox_service::append_request& out) {
+  if (const std::string problem = model::folder_path_problem(in.folder); !problem.empty()) {
+    return append_problem{"invalid_folder", "folder: " + problem};
+  }
+  out.folder = in.folder;
+  out.key.clear();
+  if (in.key) {
+    const std::string& key = *in.key;
+    const bool ok = key.size() >= 16 && key.size() <= 64 &&
+                    key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    if (!ok)
+      return append_problem{"invalid_key", std::string(names.key) + " must be 16 to 64 hex digits"};
+    // Hex is case-blind; the Maildir file names hold lower case.
+    out.key = ascii::lower(key);
+  }
+  out.flags = 0;
+  if (in.flags) {
+    const auto parsed = parse_flags(*in.flags);
+    if (!parsed) {
+      return append_problem{
+          "invalid_flags", std::string(names.flags) + " takes \\Seen \\Answered \\Flagged \\Draft"};
+    }
+    out.flags = *parsed;
+  }
+  out.internal_date = now;
+  if (in.internal_date) {
+    const auto parsed = parse_number(*in.internal_date, max_timestamp);
+    if (!parsed) {
+      return append_problem{"invalid_date",
+                            std::string(names.internal_date) + " must be seconds since 1970"};
+    }
+    out.internal_date = *parsed;
+  }
+  return std::nullopt;
+}
+
+// One record of a batch as framed, its fields not yet checked.
+struct batch_record {
+  json header;  // the JSON line, an object
+  std::string_view message;
+};
+
+// batch  = 1*record
+// record = json-line LF message LF     ; json-line: an object holding "size", the message's
+//                                      ; length in bytes; no LF inside (JSON escapes it)
+// The framing must be right throughout, or nothing in the batch is taken: a client that
+// miscounts one size would shift every record after it. Views point into `body`.
+std::optional<std::vector<batch_record>> parse_batch(std::string_view body, std::string& problem) {
+  std::vector<batch_record> records;
+  std::size_t at = 0;
+  const auto fail = [&](const std::string& what) {
+    problem = "batch record " + std::to_string(records.size() + 1) + " at byte " +
+              std::to_string(at) + ": " + what;
+    return std::nullopt;
+  };
+  if (body.empty()) {
+    problem = "the batch holds no records";
+    return std::nullopt;
+  }
+  while (at < body.size()) {
+    if (records.size() == max_batch_records) {
+      return fail("more than " + std::to_string(max_batch_records) + " records");
+    }
+    const std::string_view rest = body.substr(at);
+    const std::size_t newline = rest.substr(0, max_batch_line_bytes + 1).find('\n');
+    if (newline == std::string_view::npos) {
+      return fail(rest.size() > max_batch_line_bytes
+                      ? "the JSON line is longer than " + std::to_string(max_batch_line_bytes) +
+                            " bytes"
+                      : std::string("the JSON line has no line end"));
+    }
+    const std::string_view line = rest.substr(0, newline);
+    if (!json_depth_within(line, max_batch_line_depth))
+      return fail("the JSON line nests too deeply");
+    json header = json::parse(line.begin(), line.end(), nullptr, false);
+    if (header.is_discarded() || !header.is_object()) {
+      return fail("the line is not a JSON object");
+    }
+    const auto size = header.find("size");
+    if (size == header.end() || !size->is_number_unsigned()) {
+      return fail("\"size\" must be the message's length in bytes");
+    }
+    const std::size_t start = at + newline + 1;
+    const std::uint64_t length = size->get<std::uint64_t>();
+    // Both the message and its closing LF must fit in what is left.
+    if (length >= body.size() - start) {
+      return fail("\"size\" " + std::to_string(length) + " reaches beyond the end of the body");
+    }
+    if (body[start + length] != '\n') return fail("the message is not followed by a line end");
+    records.push_back({std::move(header), body.substr(start, length)});
+    at = start + length + 1;
+  }
+  return records;
+}
+
+// The append fields of a batch record's JSON line; a member of the wrong type is a problem of
+// that field.
+std::optional<append_problem> batch_fields(const json& header, append_fields& out) {
+  const auto text = [&](const char* name, std::string_view code,
+                        std::optional<std::string>& slot) -> std::optional<append_problem> {
+    const auto found = header.find(name);
+    if (found == header.end() || found->is_null()) return std::nullopt;
+    if (!found->is_string()) {
+      return append_problem{std::string(code), std::string(name) + " must be a string"};
+    }
+    slot = found->get<std::string>();
+    return std::nullopt;
+  };
+  std::optional<std::string> folder;
+  if (auto p = text("folder", "invalid_folder", folder)) return p;
+  if (folder) out.folder = *folder;
+  if (auto p = text("key", "invalid_key", out.key)) return p;
+  if (auto p = text("flags", "invalid_flags", out.flags)) return p;
+  if (const auto date = header.find("internal_date"); date != header.end() && !date->is_null()) {
+    // The number's JSON text goes through the same check as the header's digits: negative,
+    // fractional or quoted values fail it alike.
+    out.internal_date = date->dump();
+  }
+  return std::nullopt;
+}
+
+// A non-negative whole number member, at most `max`.
+std::optional<std::int64_t> count_member(const json& body, const char* name, std::int64_t max) {
+  const auto found = body.find(name);
+  if (found == body.end() || !found->is_number_unsigned()) return std::nullopt;
+  const auto value = found->get<std::uint64_t>();
+  if (value > static_cast<std::uint64_t>(max)) return std::nullopt;
+  return static_cast<std::int64_t>(value);
+}
+
+// POST /api/tasks/{id}/runs: the run in the form status() shows, or the 400 to give.
+std::optional<json> check_browser_run(const json& body, http_response& error) {
+  const auto started_at = count_member(body, "started_at", max_timestamp);
+  const auto finished_at = count_member(body, "finished_at", max_timestamp);
+  if (!started_at || !finished_at || *finished_at < *started_at) {
+    error = invalid("started_at and finished_at must be seconds since 1970, finished_at last");
+    return std::nullopt;
+  }
+  const auto ok = body.find("ok");
+  if (ok == body.end() || !ok->is_boolean()) {
+    error = invalid("ok must be true or false");
+    return std::nullopt;
+  }
+  json run = {{"started_at", *started_at}, {"finished_at", *finished_at}, {"ok", ok->get<bool>()}};
+  for (const auto& [name, max] :
+       {std::pair<const char*, std::size_t>{"failure", max_run_failure_bytes},
+        {"message", max_run_message_bytes}}) {
+    const auto found = body.find(name);
+    if (found == body.end() || found->is_null()) {
+      run[name] = "";
+      continue;
+    }
+    if (!found->is_string() || found->get_ref<const std::string&>().size() > max) {
+      error = invalid(std::string(name) + " must be a string of at most " + std::to_string(max) +
+                      " bytes");
+      return std::nullopt;
+    }
+    run[name] = *found;
+  }
+  json folders = json::array();
+  if (const auto given = body.find("folders"); given != body.end() && !given->is_null()) {
+    if (!given->is_array() || given->size() > max_run_folders) {
+      error = invalid("folders must be a list of at most " + std::to_string(max_run_folders) +
+                      " folders");
+      return std::nullopt;
+    }
+    for (const json& f : *given) {
+      const auto name = f.is_object() ? string_member(f, "folder") : std::nullopt;
+      const auto fresh = f.is_object() ? count_member(f, "new", max_timestamp) : std::nullopt;
+      const auto had = f.is_object() ? count_member(f, "already_had", max_timestamp) : std::nullopt;
+      const auto deleted = f.is_object() ? count_member(f, "deleted", max_timestamp) : std::nullopt;
+      if (!name || name->size() > model::max_folder_path_bytes || !fresh || !had || !deleted) {
+        error = invalid(
+            "each folder must be {\"folder\": name, \"new\", \"already_had\", \"deleted\": "
+            "counts}");
+        return std::nullopt;
+      }
+      folders.push_back(
+          {{"folder", *name}, {"new", *fresh}, {"already_had", *had}, {"deleted", *deleted}});
+    }
+  }
+  run["folders"] = std::move(folders);
+  return run;
+}
+
 const char* content_type_for(const std::filesystem::path& file) {
   const std::string ext = file.extension().string();
   if (ext == ".html") return "text/html; charset=utf-8";
@@ -374,7 +599,15 @@ api::api(const serve_config& config, api_dependencies deps)
 
 std::size_t api::body_limit(std::string_view method, std::string_view target) const {
   const std::string_view path = target.substr(0, target.find('?'));
-  if (method == "POST" && path == "/api/mailbox/messages") return config_.max_message_body;
+  if (method == "POST" && (path == "/api/mailbox/messages" || path == "/api/mailbox/batch")) {
+    return config_.max_message_body;
+  }
+  constexpr std::string_view tasks = "/api/tasks/";
+  constexpr std::string_view state = "/state";
+  if (method == "PUT" && path.size() > tasks.size() + state.size() &&
+      path.substr(0, tasks.size()) == tasks && path.substr(path.size() - state.size()) == state) {
+    return std::max(config_.max_json_body, max_state_body);
+  }
   return config_.max_json_body;
 }
 
@@ -516,6 +749,7 @@ http_response api::sign_in(context& c) {
 http_response api::session_status(context& c) {
   const auto user = c.store->find_user(c.session->user_name);
   return json_response(200, {{"user", c.session->user_name},
+                             {"user_id", c.session->user_id},
                              {"device_id", c.session->device_id},
                              {"expires_at", c.session->expires_at},
                              {"must_change_password", user && user->must_change_password}});
@@ -609,7 +843,7 @@ http_response api::put_account(context& c) {
   return response;
 }
 
-// {id}/run, {id}/status, {id}/lease
+// {id}/run, {id}/status, {id}/lease, {id}/state, {id}/runs
 http_response api::task_route(context& c, std::string_view rest) {
   const std::size_t slash = rest.find('/');
   const std::string_view id = rest.substr(0, slash);
@@ -650,7 +884,7 @@ http_response api::task_route(context& c, std::string_view rest) {
       const auto body = parse_object(c.request, error);
       if (!body) return error;
       const auto owner = string_member(*body, "owner");
-      if (!owner || owner->empty() || owner->size() > 128) {
+      if (!owner || owner->empty() || owner->size() > max_lease_owner_bytes) {
         return invalid("owner must be a non-empty string of at most 128 bytes");
       }
       const auto seconds = body->find("seconds");
@@ -671,10 +905,75 @@ http_response api::task_route(context& c, std::string_view rest) {
     }
     return method_not_allowed();
   }
+  const auto not_leased = [] {
+    return json_error(409, "not_leased", "this run does not hold the task's lease");
+  };
+  if (action == "state") {
+    if (method == "GET") {
+      std::optional<std::string> state;
+      if (!deps_.tasks->load_state(user_id, task_id, &state)) {
+        return json_error(404, "not_found", "no such task");
+      }
+      if (!state) return empty_response(204);
+      http_response response;
+      response.body = std::move(*state);
+      response.set_header("Content-Type", "application/json");
+      response.set_header("Cache-Control", "no-store");
+      return response;
+    }
+    if (method == "PUT") {
+      const auto owner = query_parameter(c.query, "owner");
+      if (!owner || owner->empty() || owner->size() > max_lease_owner_bytes) {
+        return invalid("give the lease's owner as ?owner=");
+      }
+      // Stored as sent (the core reads it back), but it must be a JSON document.
+      if (!json_depth_within(c.request.body, max_json_depth) ||
+          !json::accept(c.request.body.begin(), c.request.body.end())) {
+        return invalid("the state must be a JSON document");
+      }
+      switch (deps_.tasks->save_state(user_id, task_id, *owner, c.request.body)) {
+        case task_runner::lease_result::done:
+          return empty_response(204);
+        case task_runner::lease_result::not_leased:
+          return not_leased();
+        case task_runner::lease_result::not_found:
+          break;
+      }
+      return json_error(404, "not_found", "no such task");
+    }
+    return method_not_allowed();
+  }
+  if (action == "runs") {
+    if (method != "POST") return method_not_allowed();
+    http_response error;
+    const auto body = parse_object(c.request, error);
+    if (!body) return error;
+    const auto run = check_browser_run(*body, error);
+    if (!run) return error;
+    // A Test Connection result: the task did not run, and the form may test a task that is
+    // not saved (so has no lease). Nothing to record.
+    if (const auto check = body->find("check"); check != body->end() && *check == true) {
+      return empty_response(204);
+    }
+    const auto owner = string_member(*body, "owner");
+    if (!owner || owner->empty() || owner->size() > max_lease_owner_bytes) {
+      return invalid("owner must be the lease's owner");
+    }
+    json recorded;
+    switch (deps_.tasks->record_browser_run(user_id, task_id, *owner, *run, &recorded)) {
+      case task_runner::lease_result::done:
+        return json_response(201, {{"run", std::move(recorded)}});
+      case task_runner::lease_result::not_leased:
+        return not_leased();
+      case task_runner::lease_result::not_found:
+        break;
+    }
+    return json_error(404, "not_found", "no such task");
+  }
   return json_error(404, "not_found", "no such API route");
 }
 
-// folders, messages, messages/{id}/raw
+// folders, messages, messages/{id}/raw, batch
 http_response api::mailbox_route(context& c, std::string_view rest) {
   if (!deps_.mailboxes) return json_error(503, "unavailable", "the mailbox is not available");
   mailbox_service& mailboxes = *deps_.mailboxes;
@@ -714,44 +1013,35 @@ http_response api::mailbox_route(context& c, std::string_view rest) {
                                  {"messages", std::move(messages)}});
     }
     if (method == "POST") {
-      std::string key;
-      if (const auto given_key = c.request.header("X-Junction-Key")) {
-        key = std::string(*given_key);
-        const bool ok = key.size() >= 16 && key.size() <= 64 &&
-                        key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
-        if (!ok)
-          return json_error(400, "invalid_key", "X-Junction-Key must be 16 to 64 hex digits");
-      }
-      unsigned flags = 0;
-      if (const auto given_flags = c.request.header("X-Junction-Flags")) {
-        const auto parsed = parse_flags(*given_flags);
-        if (!parsed) {
-          return json_error(400, "invalid_flags",
-                            "X-Junction-Flags takes \\Seen \\Answered \\Flagged \\Draft");
-        }
-        flags = *parsed;
-      }
-      std::int64_t internal_date = c.now;
-      if (const auto given_date = c.request.header("X-Junction-Internal-Date")) {
-        const auto parsed = parse_number(*given_date, std::int64_t{1} << 40);
-        if (!parsed) {
-          return json_error(400, "invalid_date",
-                            "X-Junction-Internal-Date must be seconds since 1970");
-        }
-        internal_date = *parsed;
+      append_fields fields;
+      fields.folder = folder;
+      const auto header = [&](std::string_view name) -> std::optional<std::string> {
+        if (const auto value = c.request.header(name)) return std::string(*value);
+        return std::nullopt;
+      };
+      fields.key = header(header_names.key);
+      fields.flags = header(header_names.flags);
+      fields.internal_date = header(header_names.internal_date);
+      mailbox_service::append_request checked;
+      if (const auto problem = check_append(fields, header_names, c.now, checked)) {
+        return json_error(400, problem->code, problem->message);
       }
       if (c.request.body.empty()) return invalid("the body must be the message");
       bool already_had = false;
       std::string id;
       try {
-        id = mailboxes.append(user_id, folder, c.request.body, key, flags, internal_date,
-                              &already_had);
+        id = mailboxes.append(user_id, checked.folder, c.request.body, checked.key, checked.flags,
+                              checked.internal_date, &already_had);
       } catch (const std::invalid_argument& e) {
         return invalid(e.what());
       }
       return json_response(201, {{"id", id}, {"already_had", already_had}});
     }
     return method_not_allowed();
+  }
+  if (rest == "batch") {
+    if (method != "POST") return method_not_allowed();
+    return append_batch(c);
   }
   constexpr std::string_view prefix = "messages/";
   constexpr std::string_view suffix = "/raw";
@@ -770,6 +1060,54 @@ http_response api::mailbox_route(context& c, std::string_view rest) {
     return response;
   }
   return json_error(404, "not_found", "no such API route");
+}
+
+// POST /api/mailbox/batch: the framing is checked whole first (400 and nothing stored when
+// it is wrong); then each record's fields, a bad one failing alone; then the good ones are
+// stored with one group commit, and only then does the answer go out.
+http_response api::append_batch(context& c) {
+  const auto type = c.request.header("Content-Type");
+  if (!type || !ascii::equals_ignore_case(type->substr(0, type->find(';')), batch_media_type)) {
+    return json_error(415, "unsupported_media_type",
+                      "send the batch as " + std::string(batch_media_type));
+  }
+  std::string problem;
+  const auto records = parse_batch(c.request.body, problem);
+  if (!records) return invalid(problem);
+
+  json results = json::array();
+  std::vector<mailbox_service::append_request> requests;
+  std::vector<std::size_t> result_of;  // request → its slot in `results`
+  requests.reserve(records->size());
+  for (const batch_record& record : *records) {
+    append_fields fields;
+    mailbox_service::append_request request;
+    auto error = batch_fields(record.header, fields);
+    if (!error) error = check_append(fields, batch_names, c.now, request);
+    if (!error && record.message.empty()) error = append_problem{"invalid", "the message is empty"};
+    if (error) {
+      results.push_back({{"error", error->message}, {"code", error->code}});
+      continue;
+    }
+    request.message = record.message;
+    result_of.push_back(results.size());
+    results.push_back(nullptr);
+    requests.push_back(std::move(request));
+  }
+  if (!requests.empty()) {
+    const auto stored = deps_.mailboxes->append_batch(c.session->user_id, requests);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      json& slot = results[result_of[i]];
+      if (i >= stored.size()) {
+        slot = {{"error", "no result"}, {"code", "store_failed"}};
+      } else if (!stored[i].code.empty()) {
+        slot = {{"error", stored[i].error}, {"code", stored[i].code}};
+      } else {
+        slot = {{"id", stored[i].id}, {"already_had", stored[i].already_had}};
+      }
+    }
+  }
+  return json_response(200, {{"results", std::move(results)}});
 }
 
 http_response api::events(context& c) {

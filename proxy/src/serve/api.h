@@ -51,7 +51,8 @@ class api {
   http_response handle(const http_request& request);
 
   // The largest body accepted for a request with this method and target, decided once its
-  // header has arrived: the mailbox append takes a whole message, everything else JSON.
+  // header has arrived: the mailbox append and batch take max_message_body, a task's state
+  // 16 MiB (or max_json_body if larger), everything else max_json_body.
   std::size_t body_limit(std::string_view method, std::string_view target) const;
 
   // Called with a short line for unexpected failures (no secrets, no bodies).
@@ -69,6 +70,7 @@ class api {
   http_response put_account(context& c);
   http_response task_route(context& c, std::string_view rest);
   http_response mailbox_route(context& c, std::string_view rest);
+  http_response append_batch(context& c);
   http_response events(context& c);
   http_response bridge(context& c);
   http_response static_file(context& c);

@@ -49,6 +49,15 @@ std::string apply_file(const std::string& path, serve_config& out) {
         doc.value("session_lifetime_seconds", out.session_lifetime_seconds);
     out.scheduler_interval_override_seconds =
         doc.value("scheduler_interval_override_seconds", out.scheduler_interval_override_seconds);
+    if (doc.contains("max_message_body")) {
+      // A batch of the browser's deliveries must fit a whole message; below 1 MiB many would
+      // not, and above 1 GiB one request would hold too much memory.
+      const auto bytes = doc["max_message_body"].get<std::uint64_t>();
+      if (bytes < (1u << 20) || bytes > (1u << 30)) {
+        return path + ": max_message_body must be from 1048576 to 1073741824 bytes";
+      }
+      out.max_message_body = static_cast<std::size_t>(bytes);
+    }
   } catch (const nlohmann::json::exception& e) {
     return path + ": " + e.what();
   }

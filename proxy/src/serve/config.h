@@ -23,7 +23,8 @@ struct serve_config {
   int threads = 2;
   std::int64_t session_lifetime_seconds = 30LL * 24 * 3600;
   std::size_t max_json_body = 1 << 20;
-  std::size_t max_message_body = 64 << 20;  // POST /api/mailbox/messages
+  // POST /api/mailbox/messages and /api/mailbox/batch (config file: "max_message_body").
+  std::size_t max_message_body = 64 << 20;
   // Sign-in rate limit: this many failures per address+user name within the window.
   int signin_failures_allowed = 5;
   int signin_window_seconds = 900;
@@ -35,7 +36,8 @@ struct serve_config {
 // --allow HOST:PORT (repeatable), --web DIR, --tls-cert FILE, --tls-key FILE,
 // --allow-origin ORIGIN (repeatable). The config file is JSON with the keys "data", "listen",
 // "web_root", "tls_certificate", "tls_private_key", "allowed_origins", "allow", "threads",
-// "session_lifetime_seconds", "scheduler_interval_override_seconds"; flags override it.
+// "session_lifetime_seconds", "scheduler_interval_override_seconds", "max_message_body";
+// flags override it.
 // Returns an error message, empty on success.
 std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out);
 

@@ -208,40 +208,106 @@ std::optional<std::string> maildir_service::raw(std::int64_t user_id, const std:
 std::string maildir_service::append(std::int64_t user_id, const std::string& folder,
                                     std::string_view message, std::string_view key, unsigned flags,
                                     std::int64_t internal_date, bool* already_had) {
-  const std::string name = folder.empty() ? "INBOX" : folder;
-  if (name != "INBOX" && !model::is_valid_folder_path(name)) {
-    throw std::invalid_argument("not a valid folder name: " + name);
-  }
-  if (message.empty()) throw std::invalid_argument("the message is empty");
-  std::string k(key);
-  if (k.empty()) {
-    // No key from the client: the content names the message, so a retried POST of the same
-    // bytes is still stored once.
-    k = mailbox::content_key(message);
-  }
+  std::vector<append_request> one(1);
+  one[0].folder = folder;
+  one[0].message = message;
+  one[0].key = std::string(key);
+  one[0].flags = flags;
+  one[0].internal_date = internal_date;
+  const append_result r = std::move(append_batch(user_id, one).front());
+  if (r.code == "invalid") throw std::invalid_argument(r.error);
+  if (!r.code.empty()) throw std::runtime_error(r.error);
+  if (already_had) *already_had = r.already_had;
+  return r.id;
+}
+
+std::vector<mailbox_service::append_result> maildir_service::append_batch(
+    std::int64_t user_id, const std::vector<append_request>& requests) {
+  std::vector<append_result> results(requests.size());
+  const auto refuse = [&](std::size_t i, std::string code, std::string error) {
+    results[i].code = std::move(code);
+    results[i].error = std::move(error);
+  };
+  std::vector<std::string> names(requests.size());  // folder as listed ("INBOX" for the root)
+  std::vector<std::string> keys(requests.size());
+  std::map<std::uint64_t, std::size_t> request_of;  // delivery → request
+
   std::lock_guard lock(mutex_);
   mailbox::maildir box(mailbox_root(user_id));
-  const auto d = box.begin(name);
-  box.write(d, message);
-  box.end(d, k, flags, internal_date);
-  auto results = box.commit();
-  if (results.empty() || results.front().status == mailbox::commit_status::failed) {
-    throw std::runtime_error("could not store the message: " +
-                             (results.empty() ? std::string("no result") : results.front().error));
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const append_request& r = requests[i];
+    names[i] = r.folder.empty() ? "INBOX" : r.folder;
+    if (names[i] != "INBOX" && !model::is_valid_folder_path(names[i])) {
+      refuse(i, "invalid", "not a valid folder name: " + names[i]);
+      continue;
+    }
+    if (r.message.empty()) {
+      refuse(i, "invalid", "the message is empty");
+      continue;
+    }
+    // No key from the client: the content names the message, so a retried append of the
+    // same bytes is still stored once.
+    keys[i] = r.key.empty() ? mailbox::content_key(r.message) : r.key;
+    std::uint64_t d = 0;
+    try {
+      d = box.begin(names[i]);
+    } catch (const std::invalid_argument& e) {  // a name the Maildir++ layout cannot hold
+      refuse(i, "invalid", e.what());
+      continue;
+    }
+    try {
+      box.write(d, r.message);
+      box.end(d, keys[i], r.flags, r.internal_date);
+    } catch (const std::invalid_argument& e) {  // a key or flags maildir refuses
+      box.abort(d);
+      refuse(i, "invalid", e.what());
+      continue;
+    }
+    request_of.emplace(d, i);
   }
-  if (already_had) *already_had = results.front().status == mailbox::commit_status::already_had;
-  // The id of the stored (or existing) file with this key.
-  auto dir = folder_dir(user_id, name);
-  std::error_code ec;
-  for (const char* sub : {"new", "cur"}) {
-    for (fs::directory_iterator it(*dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string file = it->path().filename().string();
-      if (file.find(".J" + k + ".") != std::string::npos) {
-        return to_id(name, file.substr(0, file.find(":2,")));
+
+  // The one group commit for everything above; nothing is reported before it.
+  std::map<std::string, std::map<std::string, std::string>> wanted;  // folder → key → id
+  for (const mailbox::commit_result& c : box.commit()) {
+    const auto found = request_of.find(c.delivery);
+    if (found == request_of.end()) continue;
+    const std::size_t i = found->second;
+    if (c.status == mailbox::commit_status::failed) {
+      refuse(i, "store_failed", "could not store the message: " + c.error);
+      continue;
+    }
+    results[i].already_had = c.status == mailbox::commit_status::already_had;
+    wanted[names[i]][keys[i]];
+  }
+
+  // The ids of the stored (or existing) files: one pass over each folder touched.
+  for (auto& [name, ids] : wanted) {
+    const auto dir = folder_dir(user_id, name);
+    if (!dir) continue;
+    std::error_code ec;
+    for (const char* sub : {"new", "cur"}) {
+      for (fs::directory_iterator it(*dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string file = it->path().filename().string();
+        // <time>.J<key>.<host>[:2,flags]
+        const std::size_t dot = file.find('.');
+        if (dot == std::string::npos || file.compare(dot + 1, 1, "J") != 0) continue;
+        const std::size_t key_end = file.find('.', dot + 2);
+        if (key_end == std::string::npos) continue;
+        const auto slot = ids.find(file.substr(dot + 2, key_end - dot - 2));
+        if (slot != ids.end()) slot->second = to_id(name, file.substr(0, file.find(":2,")));
       }
     }
   }
-  throw std::runtime_error("the stored message could not be found again");
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (!results[i].code.empty()) continue;
+    const std::string& id = wanted[names[i]][keys[i]];
+    if (id.empty()) {
+      refuse(i, "store_failed", "the stored message could not be found again");
+    } else {
+      results[i].id = id;
+    }
+  }
+  return results;
 }
 
 }  // namespace junction::serve

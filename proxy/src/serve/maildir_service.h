@@ -24,6 +24,8 @@ class maildir_service final : public mailbox_service {
   std::string append(std::int64_t user_id, const std::string& folder, std::string_view message,
                      std::string_view key, unsigned flags, std::int64_t internal_date,
                      bool* already_had) override;
+  std::vector<append_result> append_batch(std::int64_t user_id,
+                                          const std::vector<append_request>& requests) override;
 
  private:
   struct cached_folder {

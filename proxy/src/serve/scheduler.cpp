@@ -35,6 +35,24 @@ std::string lease_key(std::int64_t user_id, const std::string& task_id) {
   return "user:" + std::to_string(user_id) + "/task:" + task_id;
 }
 
+// Task ids are unique per user only: a native run gets this id, which names the task's state
+// and delivery keys in the store.
+std::string store_task_id(std::int64_t user_id, const std::string& task_id) {
+  return "u" + std::to_string(user_id) + "-" + task_id;
+}
+
+// The retrieval_state key of a task, the very one a native run uses (task_key_for).
+std::string state_key(std::int64_t user_id, const std::string& task_id) {
+  model::retrieval_task task;
+  task.id = store_task_id(user_id, task_id);
+  return proxy::task_key_for(task);
+}
+
+// A browser's lease owner as take_lease stores it.
+std::string browser_owner(const std::string& owner) {
+  return "browser:" + owner;
+}
+
 }  // namespace
 
 scheduler::scheduler(serve_config config, const crypto::secret_box& secrets, event_hub& events)
@@ -252,7 +270,7 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         automatic = task.method == model::retrieval_method::automatic;
         interval_minutes = task.interval_minutes;
         // The store's state and delivery keys are per user and task.
-        task.id = "u" + std::to_string(user_id) + "-" + task_id;
+        task.id = store_task_id(user_id, task_id);
         events_.publish(user_id,
                         {{"type", "run_started"}, {"task_id", task_id}, {"trigger", trigger}});
         proxy::run_options options;
@@ -352,7 +370,7 @@ bool scheduler::take_lease(std::int64_t user_id, const std::string& task_id,
   store::database db(config_.data_dir / "junction.db");
   store::account_store accounts(db, secrets_);
   seconds = std::clamp(seconds, 10, 600);
-  return accounts.acquire_lease(lease_key(user_id, task_id), "browser:" + owner, now_seconds(),
+  return accounts.acquire_lease(lease_key(user_id, task_id), browser_owner(owner), now_seconds(),
                                 seconds);
 }
 
@@ -360,7 +378,65 @@ void scheduler::release_lease(std::int64_t user_id, const std::string& task_id,
                               const std::string& owner) {
   store::database db(config_.data_dir / "junction.db");
   store::account_store accounts(db, secrets_);
-  accounts.release_lease(lease_key(user_id, task_id), "browser:" + owner);
+  accounts.release_lease(lease_key(user_id, task_id), browser_owner(owner));
+}
+
+bool scheduler::load_state(std::int64_t user_id, const std::string& task_id,
+                           std::optional<std::string>* state) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  if (!find_task(accounts.load_account(user_id).document, task_id)) return false;
+  *state = db.load_retrieval_state(state_key(user_id, task_id));
+  return true;
+}
+
+task_runner::lease_result scheduler::save_state(std::int64_t user_id, const std::string& task_id,
+                                                const std::string& owner, std::string_view state) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  if (!find_task(accounts.load_account(user_id).document, task_id)) {
+    return lease_result::not_found;
+  }
+  // BEGIN IMMEDIATE: no other run can take the lease between the check and the write.
+  store::database::transaction transaction(db);
+  if (!accounts.holds_lease(lease_key(user_id, task_id), browser_owner(owner))) {
+    return lease_result::not_leased;
+  }
+  db.save_retrieval_state(state_key(user_id, task_id), state);
+  transaction.commit();
+  return lease_result::done;
+}
+
+task_runner::lease_result scheduler::record_browser_run(std::int64_t user_id,
+                                                        const std::string& task_id,
+                                                        const std::string& owner,
+                                                        const nlohmann::json& run,
+                                                        nlohmann::json* recorded) {
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  if (!find_task(accounts.load_account(user_id).document, task_id)) {
+    return lease_result::not_found;
+  }
+  store::run_record record;
+  record.task_id = task_id;
+  record.trigger = "browser";
+  record.started_at = run.value("started_at", std::int64_t{0});
+  record.finished_at = run.value("finished_at", std::int64_t{0});
+  record.ok = run.value("ok", false);
+  record.failure = record.ok ? "" : run.value("failure", "");
+  record.message = run.value("message", "");
+  record.folders = run.value("folders", nlohmann::json::array());
+  // Not one transaction with the check (record_run has its own): a run that loses its lease
+  // in between did run, so its record is still true history; the state is what must not be
+  // overwritten, and save_state checks atomically.
+  if (!accounts.holds_lease(lease_key(user_id, task_id), browser_owner(owner))) {
+    return lease_result::not_leased;
+  }
+  accounts.record_run(user_id, record);
+  nlohmann::json out = run_to_json(record);
+  events_.publish(user_id, {{"type", "run_finished"}, {"task_id", task_id}, {"run", out}});
+  if (recorded) *recorded = std::move(out);
+  return lease_result::done;
 }
 
 }  // namespace junction::serve

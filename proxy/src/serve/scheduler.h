@@ -37,6 +37,13 @@ class scheduler final : public task_runner {
                   int seconds) override;
   void release_lease(std::int64_t user_id, const std::string& task_id,
                      const std::string& owner) override;
+  bool load_state(std::int64_t user_id, const std::string& task_id,
+                  std::optional<std::string>* state) override;
+  lease_result save_state(std::int64_t user_id, const std::string& task_id,
+                          const std::string& owner, std::string_view state) override;
+  lease_result record_browser_run(std::int64_t user_id, const std::string& task_id,
+                                  const std::string& owner, const nlohmann::json& run,
+                                  nlohmann::json* recorded) override;
 
   static constexpr int lease_seconds = 120;
 

@@ -49,6 +49,26 @@ class task_runner {
                           const std::string& owner, int seconds) = 0;
   virtual void release_lease(std::int64_t user_id, const std::string& task_id,
                              const std::string& owner) = 0;
+
+  // A browser's own run of a task (the routes under /api/tasks/{id}/ in README.md). The state
+  // document is the one the scheduler's native runs load and save (key "task:u<user id>-<task
+  // id>"), so a task runs on from where the last run stopped, whoever ran it.
+  enum class lease_result { done, not_found, not_leased };
+  // The task's saved state, nullopt when no run saved one yet. false when the task does not
+  // exist.
+  virtual bool load_state(std::int64_t user_id, const std::string& task_id,
+                          std::optional<std::string>* state) = 0;
+  // Saves the state only while `owner` (the name it gave take_lease) holds the task's lease;
+  // the check and the write are one transaction, so a run that lost its lease never
+  // overwrites the state of the run that took it. Durable when it returns `done`.
+  virtual lease_result save_state(std::int64_t user_id, const std::string& task_id,
+                                  const std::string& owner, std::string_view state) = 0;
+  // Records a finished browser run (trigger "browser") while `owner` holds the lease, and
+  // publishes run_finished. `run` is {started_at, finished_at, ok, failure, message, folders}
+  // as checked by the API; on `done`, *recorded is the run as status() shows it.
+  virtual lease_result record_browser_run(std::int64_t user_id, const std::string& task_id,
+                                          const std::string& owner, const nlohmann::json& run,
+                                          nlohmann::json* recorded) = 0;
 };
 
 struct message_entry {
@@ -80,6 +100,27 @@ class mailbox_service {
   virtual std::string append(std::int64_t user_id, const std::string& folder,
                              std::string_view message, std::string_view key, unsigned flags,
                              std::int64_t internal_date, bool* already_had) = 0;
+
+  struct append_request {
+    std::string folder;        // checked by the caller (model::folder_path_problem)
+    std::string_view message;  // must stay valid during append_batch
+    std::string key;           // lower-case hex, or empty for the content's own key
+    unsigned flags = 0;        // mailbox::message_flag bits
+    std::int64_t internal_date = 0;
+  };
+  struct append_result {
+    std::string id;  // set when stored or already there
+    bool already_had = false;
+    std::string code;   // set when not stored: "invalid" or "store_failed"
+    std::string error;  // human message for `code`
+  };
+  // Many appends made durable together: ONE group commit (a single syncfs) for the whole
+  // batch, and it returns only after it, one result per request in order. Idempotent per key
+  // exactly like append(): a key already in the folder, or earlier in the same batch, is not
+  // written again and answers already_had with the existing id. A request that cannot be
+  // stored fails alone.
+  virtual std::vector<append_result> append_batch(std::int64_t user_id,
+                                                  const std::vector<append_request>& requests) = 0;
 };
 
 }  // namespace junction::serve

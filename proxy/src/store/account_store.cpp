@@ -699,6 +699,12 @@ void account_store::release_lease(std::string_view task_key, std::string_view ow
       .run();
 }
 
+bool account_store::holds_lease(std::string_view task_key, std::string_view owner) {
+  query q(db_, "SELECT 1 FROM leases WHERE task_key = ?1 AND owner = ?2");
+  q.bind(1, task_key).bind(2, owner);
+  return q.step();
+}
+
 int account_store::release_leases_of_owners(std::string_view owner_prefix) {
   // LIKE treats '%' and '_' as wildcards: compare the prefix exactly instead.
   query(db_, "DELETE FROM leases WHERE substr(owner, 1, length(?1)) = ?1")

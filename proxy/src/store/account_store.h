@@ -129,6 +129,11 @@ class account_store {
   bool renew_lease(std::string_view task_key, std::string_view owner, std::int64_t now,
                    std::int64_t ttl_seconds);
   void release_lease(std::string_view task_key, std::string_view owner);
+  // Whether `owner` holds the lease: its row names the owner, expired or not (like
+  // renew_lease: past expiry it is still the owner's until someone else takes it, and then
+  // nobody else ran the task). Inside a database::transaction, a write that follows is
+  // atomic with this check.
+  bool holds_lease(std::string_view task_key, std::string_view owner);
   // Drops every lease whose owner starts with the prefix (a proxy starting up clears what a
   // previous process of its own left behind, e.g. after kill -9). Returns how many.
   int release_leases_of_owners(std::string_view owner_prefix);

@@ -212,6 +212,10 @@ TEST_F(api_test, every_api_route_needs_a_session) {
       {"GET", "/api/tasks/t1/status"},
       {"POST", "/api/tasks/t1/lease"},
       {"DELETE", "/api/tasks/t1/lease?owner=x"},
+      {"GET", "/api/tasks/t1/state"},
+      {"PUT", "/api/tasks/t1/state?owner=x"},
+      {"POST", "/api/tasks/t1/runs"},
+      {"POST", "/api/mailbox/batch"},
       {"GET", "/api/events"},
       {"GET", "/api/mailbox/folders"},
       {"GET", "/api/mailbox/messages?folder=INBOX"},
@@ -512,6 +516,95 @@ TEST_F(api_test, body_limit_depends_on_the_route) {
             config_.max_message_body);
   EXPECT_EQ(api_->body_limit("PUT", "/api/account"), config_.max_json_body);
   EXPECT_EQ(api_->body_limit("POST", "/api/session"), config_.max_json_body);
+  EXPECT_EQ(api_->body_limit("POST", "/api/mailbox/batch"), config_.max_message_body);
+  EXPECT_GE(config_.max_message_body, std::size_t{64} << 20);
+  EXPECT_EQ(api_->body_limit("PUT", "/api/tasks/t1/state?owner=x"), std::size_t{16} << 20);
+  EXPECT_EQ(api_->body_limit("GET", "/api/tasks/t1/state"), config_.max_json_body);
+  EXPECT_EQ(api_->body_limit("POST", "/api/tasks/t1/runs"), config_.max_json_body);
+}
+
+TEST_F(api_test, batch_hands_every_valid_record_to_one_append_batch_call) {
+  sign_in_alice();
+  std::string body;
+  const auto add = [&](const json& line, const std::string& message) {
+    json l = line;
+    l["size"] = message.size();
+    body += l.dump() + "\n" + message + "\n";
+  };
+  add({{"folder", "INBOX"}, {"key", "00000000000000AA"}, {"flags", "\\Seen"}},
+      "Subject: a\r\n\r\na");
+  add({{"folder", "Lists/Dev"}, {"internal_date", 1600000000}}, "Subject: b\r\n\r\nb");
+  add({{"folder", "INBOX"}, {"flags", "\\Bogus"}}, "Subject: c\r\n\r\nc");
+  http_request r = authed("POST", "/api/mailbox/batch", body);
+  r.headers.push_back({"Content-Type", "application/vnd.junction.batch"});
+  const http_response answer = api_->handle(r);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(mailbox_.batches, 1);
+  ASSERT_EQ(mailbox_.appends.size(), 2u);
+  EXPECT_EQ(mailbox_.appends[0].key, "00000000000000aa");  // hex keys are stored lower-case
+  EXPECT_EQ(mailbox_.appends[0].flags, 1u);
+  EXPECT_EQ(mailbox_.appends[0].internal_date, now_);
+  EXPECT_EQ(mailbox_.appends[1].folder, "Lists/Dev");
+  EXPECT_EQ(mailbox_.appends[1].internal_date, 1600000000);
+  const json results = body_of(answer)["results"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["id"], "new1");
+  EXPECT_EQ(results[1]["id"], "new2");
+  EXPECT_EQ(results[2]["code"], "invalid_flags");
+
+  // The fake refuses a message without a header/body separator: that record alone fails.
+  body.clear();
+  add({}, "no separator");
+  add({}, "Subject: d\r\n\r\nd");
+  r.body = body;
+  const json second = body_of(api_->handle(r))["results"];
+  EXPECT_EQ(second[0]["code"], "invalid");
+  EXPECT_EQ(second[1]["id"], "new3");
+  EXPECT_EQ(mailbox_.appends[2].folder, "INBOX");  // no folder: INBOX, like the single append
+}
+
+TEST_F(api_test, state_and_runs_need_the_lease_and_an_existing_task) {
+  sign_in_alice();
+  tasks_.statuses["t1"] = {{"task_id", "t1"}};
+  EXPECT_EQ(api_->handle(authed("GET", "/api/tasks/t1/state")).status, 204);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/tasks/t9/state")).status, 404);
+  const http_response refused =
+      api_->handle(authed("PUT", "/api/tasks/t1/state?owner=tab-1", R"({"v":1})"));
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_EQ(body_of(refused)["code"], "not_leased");
+  tasks_.leases["t1"] = "tab-1";
+  EXPECT_EQ(api_->handle(authed("PUT", "/api/tasks/t1/state", R"({"v":1})")).status, 400);
+  EXPECT_EQ(api_->handle(authed("PUT", "/api/tasks/t1/state?owner=tab-1", "{not json")).status,
+            400);
+  EXPECT_EQ(api_->handle(authed("PUT", "/api/tasks/t1/state?owner=tab-1", R"({"v":1})")).status,
+            204);
+  const http_response got = api_->handle(authed("GET", "/api/tasks/t1/state"));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, R"({"v":1})");
+  EXPECT_EQ(got.header("Content-Type").value_or(""), "application/json");
+  EXPECT_EQ(api_->handle(authed("DELETE", "/api/tasks/t1/state")).status, 405);
+
+  const json run = {{"owner", "tab-1"}, {"started_at", 100}, {"finished_at", 160},
+                    {"ok", false},      {"failure", "dns"},  {"message", "no such host"}};
+  const http_response posted = api_->handle(authed("POST", "/api/tasks/t1/runs", run.dump()));
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  EXPECT_EQ(body_of(posted)["run"]["trigger"], "browser");
+  EXPECT_EQ(body_of(posted)["run"]["folders"], json::array());
+  json other = run;
+  other["owner"] = "tab-2";
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t1/runs", other.dump())).status, 409);
+  // Test Connection results are not runs: nothing recorded, no lease needed.
+  other["check"] = true;
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t1/runs", other.dump())).status, 204);
+  EXPECT_EQ(tasks_.browser_runs.size(), 1u);
+  json backwards = run;
+  backwards["finished_at"] = 99;
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t1/runs", backwards.dump())).status, 400);
+  json bad_folder = run;
+  bad_folder["folders"] = json::array({{{"folder", "INBOX"}, {"new", -1}}});
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t1/runs", bad_folder.dump())).status, 400);
+  EXPECT_EQ(api_->handle(authed("POST", "/api/tasks/t9/runs", run.dump())).status, 404);
+  EXPECT_EQ(tasks_.browser_runs.size(), 1u);
 }
 
 // ---- Event stream and bridge ----------------------------------------------------------------

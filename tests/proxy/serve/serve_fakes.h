@@ -92,6 +92,35 @@ class fake_tasks : public task_runner {
     released.push_back(task_id + "/" + owner);
     if (leases[task_id] == owner) leases.erase(task_id);
   }
+  // Tasks that exist for the state and run routes: those with a status.
+  std::map<std::string, std::string> states;
+  std::vector<nlohmann::json> browser_runs;
+  bool load_state(std::int64_t, const std::string& task_id,
+                  std::optional<std::string>* state) override {
+    if (statuses.count(task_id) == 0) return false;
+    const auto found = states.find(task_id);
+    *state = found == states.end() ? std::nullopt : std::optional<std::string>(found->second);
+    return true;
+  }
+  lease_result save_state(std::int64_t, const std::string& task_id, const std::string& owner,
+                          std::string_view state) override {
+    if (statuses.count(task_id) == 0) return lease_result::not_found;
+    const auto found = leases.find(task_id);
+    if (found == leases.end() || found->second != owner) return lease_result::not_leased;
+    states[task_id] = std::string(state);
+    return lease_result::done;
+  }
+  lease_result record_browser_run(std::int64_t, const std::string& task_id,
+                                  const std::string& owner, const nlohmann::json& run,
+                                  nlohmann::json* recorded) override {
+    if (statuses.count(task_id) == 0) return lease_result::not_found;
+    const auto found = leases.find(task_id);
+    if (found == leases.end() || found->second != owner) return lease_result::not_leased;
+    browser_runs.push_back(run);
+    *recorded = run;
+    (*recorded)["trigger"] = "browser";
+    return lease_result::done;
+  }
 };
 
 // INBOX holds `inbox_size` messages named m0, m1, ...; nothing else exists.
@@ -144,6 +173,24 @@ class fake_mailbox : public mailbox_service {
     }
     appends.push_back({folder, std::string(message), std::string(key), flags, internal_date});
     return "new" + std::to_string(appends.size());
+  }
+  int batches = 0;
+  std::vector<append_result> append_batch(std::int64_t user_id,
+                                          const std::vector<append_request>& requests) override {
+    ++batches;
+    std::vector<append_result> out;
+    for (const auto& r : requests) {
+      append_result result;
+      try {
+        result.id = append(user_id, r.folder, r.message, r.key, r.flags, r.internal_date,
+                           &result.already_had);
+      } catch (const std::invalid_argument& e) {
+        result.code = "invalid";
+        result.error = e.what();
+      }
+      out.push_back(std::move(result));
+    }
+    return out;
   }
 };
 
