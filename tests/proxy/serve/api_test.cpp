@@ -193,6 +193,8 @@ TEST_F(api_test, session_status_and_sign_out) {
   const http_response who = api_->handle(authed("GET", "/api/session"));
   ASSERT_EQ(who.status, 200);
   EXPECT_EQ(body_of(who)["user"], "alice");
+  // The browser's delivery keys name the user by id, as the scheduler's runs do.
+  EXPECT_EQ(body_of(who)["user_id"], fixture_.alice_id);
 
   const http_response out = api_->handle(authed("DELETE", "/api/session"));
   EXPECT_EQ(out.status, 204);
