@@ -15,6 +15,15 @@ if [[ ! -x $binary ]] || [[ -n "$(find wasm-core proxy -newer "$binary" -name '*
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j2 --target junction-proxy
 fi
+# The web app: web/ plus the WebAssembly core, assembled in build-wasm/www.
+www=build-wasm/www
+if [[ ! -f $www/junction-core.wasm ]] ||
+   [[ -n "$(find wasm-core web -newer "$www/junction-core.wasm" -type f -print -quit)" ]]; then
+  echo "Building the web app's WebAssembly core…"
+  export NODE_PATH=/usr/share/nodejs
+  emcmake cmake -S . -B build-wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-wasm -j2 --target junction_www
+fi
 command=${1:-serve}
 shift || true
 has() { local flag=$1; shift; for a in "$@"; do [[ "$a" == "$flag" ]] && return 0; done; return 1; }
@@ -23,6 +32,7 @@ case "$command" in
     args=("$@")
     has --data "$@" || args+=(--data data)
     has --listen "$@" || args+=(--listen 127.0.0.1:8080)
+    has --web "$@" || args+=(--web "$www")
     exec "$binary" serve "${args[@]}"
     ;;
   retrieve)

@@ -1,101 +1,762 @@
-// A small page for `junction-proxy serve`: sign in, see the retrieval tasks and run them.
+// Junction's web app: sign-in, Settings › Connectivity › Email Retrieval, and a read-only
+// mailbox view. Protocols run in the WASM core (core.js, retrieval.js); the account lives in
+// IndexedDB (db.js, sync.js) so the app opens and accepts edits without the server.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
+import { call, errorText, isOnline, onReachability, encodeSegment } from './api.js';
+import { loadCore } from './core.js';
+import * as db from './db.js';
+import { retrieveNow, testConnection } from './retrieval.js';
+import * as sync from './sync.js';
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    credentials: 'same-origin',
-  });
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  return { status: response.status, data };
+// Every element with an id, also while it is detached (see present()).
+const byId = new Map(Array.from(document.querySelectorAll('[id]'), (n) => [n.id, n]));
+const $ = (id) => document.getElementById(id) || byId.get(id) || null;
+const placeholders = new WeakMap();
+
+// Forms that are not in use leave the document, so their fields do not answer to the same
+// labels as the form in use (the sign-in "Password" and the task's "Password").
+function present(node, wanted) {
+  let mark = placeholders.get(node);
+  if (!mark) {
+    mark = document.createComment(node.id);
+    placeholders.set(node, mark);
+  }
+  if (wanted && !node.isConnected && mark.isConnected) mark.replaceWith(node);
+  if (!wanted && node.isConnected) node.replaceWith(mark);
 }
+const SECTIONS = ['loading', 'signin', 'change-password', 'connectivity', 'mailbox'];
+const OFFLINE_RETRY_MS = 3000;
+
+let session = null;  // {user, user_id, device_id}
+let core = null;
+let editing = null;  // {id, isNew, portTouched}
+let running = null;  // task id of the page's own run
+let events = null;
+let offlineTimer = null;
+
+// ---------------------------------------------------------------- small helpers
 
 function show(id) {
-  for (const section of ['signin', 'change-password', 'account']) $(section).hidden = section !== id;
-  $('signout').hidden = id === 'signin';
+  for (const s of SECTIONS) $(s).hidden = s !== id;
+  present($('signin'), id === 'signin');
+  present($('change-password'), id === 'change-password');
+  const inApp = id === 'connectivity' || id === 'mailbox';
+  $('main-nav').hidden = !inApp;
+  $('signout').hidden = !inApp;
+  $('signed-in-as').hidden = !inApp;
+  for (const [link, section] of [['nav-connectivity', 'connectivity'], ['nav-mailbox', 'mailbox']]) {
+    if (id === section) $(link).setAttribute('aria-current', 'page');
+    else $(link).removeAttribute('aria-current');
+  }
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
 }
 
 function when(seconds) {
-  return seconds ? new Date(seconds * 1000).toLocaleString() : '—';
+  if (!seconds) return '—';
+  return new Date(seconds * 1000).toLocaleString(undefined, {
+    dateStyle: 'medium', timeStyle: 'short',
+  });
 }
 
-async function loadAccount() {
-  const { status, data } = await api('GET', '/api/account');
-  if (status === 401) return show('signin');
-  show('account');
-  const tasks = (data && data.retrieval_tasks) || [];
-  const body = $('tasks');
-  body.replaceChildren();
-  $('no-tasks').hidden = tasks.length > 0;
-  for (const task of tasks) {
-    const row = document.createElement('tr');
-    const cells = [task.type || 'pop3', task.server || '', task.method || 'manual', '…', '…'];
-    for (const text of cells) {
-      const cell = document.createElement('td');
-      cell.textContent = text;
-      row.append(cell);
-    }
-    const action = document.createElement('td');
-    const button = document.createElement('button');
-    button.textContent = 'Retrieve Messages Now';
-    button.addEventListener('click', async () => {
-      const result = await api('POST', `/api/tasks/${encodeURIComponent(task.id)}/run`);
-      button.textContent = result.status === 202 ? 'Started' :
-        result.status === 409 ? 'Already running' : 'Could not start';
-    });
-    action.append(button);
-    row.append(action);
-    body.append(row);
-    api('GET', `/api/tasks/${encodeURIComponent(task.id)}/status`).then(({ data: s }) => {
-      if (!s) return;
-      const last = s.last_run;
-      row.children[3].textContent = s.running ? 'running…' :
-        last ? `${when(last.finished_at)}: ${last.ok ? 'OK' : last.message}` : 'never';
-      row.children[4].textContent = s.next_run_at ? when(s.next_run_at) : '—';
-    });
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function runSummaryText(ok, message, folders) {
+  if (!ok) return `Failed: ${message}`;
+  let fresh = 0;
+  let had = 0;
+  let deleted = 0;
+  for (const f of folders || []) {
+    fresh += f.new_messages ?? f.new ?? 0;
+    had += f.already_had ?? 0;
+    deleted += f.deleted ?? 0;
   }
-  const folders = await api('GET', '/api/mailbox/folders');
-  $('folders').replaceChildren(...((folders.data || []).map((f) => {
-    const item = document.createElement('li');
-    item.textContent = `${f.name}: ${f.total} messages, ${f.unseen} unread`;
-    return item;
-  })));
+  let text = `Done: ${plural(fresh, 'new message', 'new messages')}, ${had} already had`;
+  if (deleted) text += `, ${deleted} deleted from the server`;
+  return text;
+}
+
+const TYPE_NAMES = { pop3: 'POP3', imap: 'IMAP' };
+
+// ---------------------------------------------------------------- reachability
+
+function setOfflineBanner(offline) {
+  $('connection-state').hidden = !offline;
+  $('connection-state').textContent = offline ?
+    'Offline: showing what this device saved. Changes are sent when the server is back.' : '';
+  if (offline) {
+    $('connection-state').textContent = 'Offline';
+    $('connection-state').title = 'The Junction server cannot be reached. This device shows what ' +
+      'it saved; changes are sent when the server is back.';
+  }
+}
+
+onReachability(async (online) => {
+  setOfflineBanner(!online);
+  if (online) {
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    if (session) {
+      const outcome = await sync.refresh();
+      if (outcome === 'unauthenticated') return signedOut();
+      startEvents();
+      route();
+    }
+  } else {
+    scheduleReachabilityCheck();
+  }
+});
+
+function scheduleReachabilityCheck() {
+  if (offlineTimer) return;
+  offlineTimer = setTimeout(async () => {
+    offlineTimer = null;
+    const r = await call('GET', '/api/session', { timeoutMs: 5000 });
+    if (r.offline) scheduleReachabilityCheck();
+    // Otherwise onReachability already fired.
+  }, OFFLINE_RETRY_MS);
+}
+
+function startEvents() {
+  if (events || typeof EventSource !== 'function') return;
+  events = new EventSource('/api/events');
+  events.onmessage = (m) => handleEvent(m.data);
+  for (const type of ['run_started', 'progress', 'run_finished', 'account_changed']) {
+    events.addEventListener(type, (m) => handleEvent(m.data));
+  }
+  events.onerror = () => {
+    if (events && events.readyState === EventSource.CLOSED) {
+      events = null;
+      call('GET', '/api/session', { timeoutMs: 5000 });  // notices offline, if it is
+    }
+  };
+}
+
+function stopEvents() {
+  if (events) events.close();
+  events = null;
+}
+
+function handleEvent(text) {
+  let e = null;
+  try {
+    e = JSON.parse(text);
+  } catch (err) {
+    return;
+  }
+  if (e.type === 'account_changed') {
+    sync.refresh();
+  } else if (e.type === 'run_finished' || e.type === 'run_started') {
+    refreshStatus(e.task_id);
+    if (e.type === 'run_finished' && location.hash.startsWith('#/mailbox')) renderMailbox();
+  } else if (e.type === 'progress' && e.task_id !== running) {
+    const row = document.querySelector(`tr[data-task="${CSS.escape(e.task_id)}"]`);
+    if (row) row.children[3].textContent = `running: ${e.folder} ${e.done} of ${e.total}`;
+  }
+}
+
+// ---------------------------------------------------------------- session
+
+async function signedIn(info) {
+  const previous = await db.get('kv', 'session');
+  if (previous && previous.user !== info.user) {
+    await db.wipe();  // another person's data must not show
+  }
+  session = { user: info.user, user_id: info.user_id, device_id: info.device_id };
+  await db.put('kv', session, 'session');
+  await sync.load();
+  $('signed-in-as').textContent = session.user;
+  const outcome = await sync.refresh();
+  if (outcome === 'unauthenticated') return signedOut();
+  startEvents();
+  if (!location.hash || location.hash === '#' || location.hash === '#/') {
+    location.hash = '#/settings/connectivity';
+  }
+  route();
+}
+
+async function signedOut() {
+  session = null;
+  stopEvents();
+  $('password').value = '';
+  show('signin');
 }
 
 $('signin').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('signin-error').textContent = '';
-  const { status, data } = await api('POST', '/api/session', {
-    username: $('username').value,
-    password: $('password').value,
-    device_name: navigator.userAgent.includes('Mobile') ? 'Phone browser' : 'Browser',
+  const r = await call('POST', '/api/session', {
+    body: {
+      username: $('username').value,
+      password: $('password').value,
+      device_name: navigator.userAgent.includes('Mobile') ? 'Phone browser' : 'Browser',
+    },
   });
-  if (status === 200) {
-    if (data && data.must_change_password) return show('change-password');
-    return loadAccount();
+  if (r.status === 200) {
+    if (r.data && r.data.must_change_password) return show('change-password');
+    const who = await call('GET', '/api/session');
+    return signedIn(who.data || { user: $('username').value });
   }
-  $('signin-error').textContent = status === 429 ?
-    'Too many failed sign-ins. Wait a few minutes and try again.' :
-    'The username or password is not right.';
+  $('signin-error').textContent = r.offline ? errorText(r) :
+    r.status === 429 ? 'Too many failed sign-ins. Wait a few minutes and try again.' :
+      r.status === 401 ? 'The username or password is not right.' : errorText(r, 'Sign-in failed');
 });
 
 $('change-password').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const { status, data } = await api('POST', '/api/password', {
-    old: $('password').value, new: $('new-password').value,
+  const r = await call('POST', '/api/password', {
+    body: { old: $('password').value, new: $('new-password').value },
   });
-  if (status === 200) return loadAccount();
-  $('password-error').textContent = (data && data.error) || 'The password could not be changed.';
+  if (r.status === 204 || r.status === 200) {
+    const who = await call('GET', '/api/session');
+    return signedIn(who.data);
+  }
+  $('password-error').textContent = errorText(r, 'The password could not be changed');
 });
 
 $('signout').addEventListener('click', async () => {
-  await api('DELETE', '/api/session');
-  show('signin');
+  await call('DELETE', '/api/session');
+  stopEvents();
+  await db.wipe();  // every byte of the account on this device
+  session = null;
+  location.hash = '';
+  signedOut();
 });
 
-api('GET', '/api/session').then(({ status }) => (status === 200 ? loadAccount() : show('signin')));
+// ---------------------------------------------------------------- routing
+
+function route() {
+  if (!session) return;
+  const hash = location.hash || '#/settings/connectivity';
+  if (hash.startsWith('#/mailbox')) {
+    show('mailbox');
+    renderMailbox();
+  } else {
+    show('connectivity');
+    renderConnectivity();
+  }
+}
+window.addEventListener('hashchange', route);
+
+// ---------------------------------------------------------------- Email Retrieval list
+
+sync.onChange(() => {
+  if (session && !$('connectivity').hidden) renderConnectivity();
+});
+
+function renderConflict() {
+  const s = sync.state();
+  $('conflict').hidden = !s.conflict;
+  if (s.conflict) {
+    const names = s.conflict.ids.map((id) => {
+      const t = (s.conflict.theirs.retrieval_tasks || []).find((x) => x.id === id) ||
+        sync.findTask(id);
+      return t ? `${TYPE_NAMES[t.type] || t.type} ${t.server}` : id;
+    });
+    $('conflict-text').textContent = `Another device changed ${names.join(', ')} while this ` +
+      'device was offline, and this device changed it too. Which version should be kept?';
+  }
+  $('push-error').hidden = !s.error;
+  if (s.error) {
+    const list = Array.isArray(s.error) ? s.error.map((e) => `${e.field}: ${e.message}`) : [s.error];
+    $('push-error-text').textContent = `The server refused a change made on this device: ${list.join('; ')}`;
+  }
+  $('pending-note').hidden = !(s.pending && !s.conflict && !s.error);
+}
+
+$('keep-mine').addEventListener('click', () => sync.resolve('mine'));
+$('use-theirs').addEventListener('click', () => sync.resolve('theirs'));
+$('discard-edit').addEventListener('click', () => sync.discard());
+
+function renderConnectivity() {
+  renderConflict();
+  const tasks = sync.document().retrieval_tasks || [];
+  const body = $('tasks');
+  body.replaceChildren();
+  $('no-tasks').hidden = tasks.length > 0;
+  $('task-table').hidden = tasks.length === 0;
+  for (const task of tasks) {
+    const label = `${TYPE_NAMES[task.type] || task.type} ${task.server}`;
+    const row = el('tr', { 'data-task': task.id },
+      el('td', {}, TYPE_NAMES[task.type] || task.type),
+      el('td', {}, `${task.server}${task.username ? ` (${task.username})` : ''}`),
+      el('td', {}, task.method === 'automatic' ? 'Automatic' : 'Manual'),
+      el('td', {}, '…'),
+      el('td', {}, task.method === 'automatic' ? '…' : '—'),
+      el('td', { class: 'actions' },
+        el('button', {
+          type: 'button', 'aria-describedby': undefined,
+          onclick: () => runTask(task.id),
+        }, 'Retrieve Messages Now'),
+        el('button', { type: 'button', onclick: () => openForm(task.id) }, 'Edit'),
+        el('button', { type: 'button', onclick: () => confirmDelete(task.id, label) }, 'Delete')));
+    body.append(row);
+    showStatus(task.id);
+  }
+  for (const id of tasks.map((t) => t.id)) refreshStatus(id);
+}
+
+async function showStatus(id) {
+  const s = await db.get('kv', `status:${id}`);
+  const row = document.querySelector(`tr[data-task="${CSS.escape(id)}"]`);
+  if (!row) return;
+  const task = sync.findTask(id);
+  if (!s) {
+    row.children[3].textContent = isOnline() ? '…' : 'not known offline';
+    return;
+  }
+  const last = s.last_run;
+  row.children[3].textContent = s.running ? 'running…' :
+    last ? `${when(last.finished_at)}: ${runSummaryText(last.ok, last.message, last.folders)}` :
+      'never';
+  row.children[4].textContent = task && task.method === 'automatic' && s.next_run_at ?
+    when(s.next_run_at) : '—';
+}
+
+async function refreshStatus(id) {
+  if (!id || !isOnline()) return;
+  const r = await call('GET', `/api/tasks/${encodeSegment(id)}/status`);
+  if (r.status === 200 && r.data) {
+    await db.put('kv', r.data, `status:${id}`);
+  }
+  if (!r.offline) showStatus(id);
+}
+
+// ---------------------------------------------------------------- Retrieve Messages Now
+
+async function runTask(id) {
+  const task = sync.findTask(id);
+  if (!task || running) return;
+  const panel = $('run-panel');
+  panel.hidden = false;
+  $('run-title').textContent = `Retrieving from ${task.server}`;
+  $('run-summary').textContent = '';
+  $('run-progress').textContent = 'Connecting…';
+  $('run-bar').hidden = false;
+  $('run-bar').removeAttribute('value');  // indeterminate until the first count
+  if (!isOnline() || sync.state().pending) {
+    const pushed = await sync.push();
+    if (pushed === 'offline') {
+      $('run-bar').hidden = true;
+      $('run-progress').textContent = '';
+      $('run-summary').textContent = 'Failed: the Junction server cannot be reached. ' +
+        'Retrieval needs it; try again when you are online.';
+      return;
+    }
+  }
+  if (sync.state().pending) {
+    $('run-bar').hidden = true;
+    $('run-progress').textContent = '';
+    $('run-summary').textContent = 'Failed: this task has a change that is not saved on the ' +
+      'server yet; resolve it first.';
+    return;
+  }
+  running = id;
+  try {
+    if (!core) core = await loadCore();
+    const result = await retrieveNow(core, {
+      task, userId: session.user_id,
+      onProgress: (folder, done, total) => {
+        const bar = $('run-bar');
+        bar.max = Math.max(total, 1);
+        bar.value = Math.min(done, bar.max);
+        $('run-progress').textContent =
+          `${folder}: ${done} of ${plural(total, 'message', 'messages')}`;
+      },
+    });
+    $('run-summary').textContent = result.summary ?
+      runSummaryText(result.ok, result.message, result.summary.folders) :
+      `Failed: ${result.message}`;
+  } catch (e) {
+    $('run-summary').textContent = `Failed: ${e.message || e}`;
+  } finally {
+    running = null;
+    $('run-bar').hidden = true;
+    refreshStatus(id);
+  }
+}
+
+// ---------------------------------------------------------------- the task form
+
+const FIELD_INPUTS = {
+  type: 'f-type', server: 'f-server', port: 'f-port', username: 'f-username',
+  password: 'f-password', encryption: 'f-encryption', method: 'f-method',
+  destination_folder: 'f-destination', apop: 'f-apop', leave_on_server: 'f-leave',
+  filtering: 'f-filtering', folder_transfer: 'f-transfer', 'folder_transfer.mode': 'f-transfer',
+  'folder_transfer.parent': 'f-parent',
+};
+
+function clearFieldErrors() {
+  for (const node of document.querySelectorAll('#task-form .field-error')) node.remove();
+  for (const node of document.querySelectorAll('#task-form [aria-invalid]')) {
+    node.removeAttribute('aria-invalid');
+    node.removeAttribute('aria-describedby');
+  }
+  $('form-error').textContent = '';
+}
+
+function showFieldErrors(errors) {
+  clearFieldErrors();
+  const general = [];
+  for (const e of errors) {
+    const field = String(e.field || '').replace(/^retrieval_tasks\[\d+\]\.?/, '');
+    const input = $(FIELD_INPUTS[field] || '');
+    if (!input || input.closest('.field').hidden) {
+      general.push(field ? `${field}: ${e.message}` : e.message);
+      continue;
+    }
+    const id = `${input.id}-error`;
+    if ($(id)) continue;
+    const note = el('p', { class: 'field-error', id }, e.message);
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', id);
+    input.closest('.field').append(note);
+  }
+  $('form-error').textContent = general.join('; ');
+  const first = document.querySelector('#task-form [aria-invalid="true"]');
+  if (first) first.focus();
+}
+
+function defaultPort() {
+  const type = $('f-type').value;
+  const encryption = $('f-encryption').value;
+  if (core) return core.defaultPort(type, encryption);
+  const ssl = encryption === 'ssl';
+  return type === 'imap' ? (ssl ? 993 : 143) : (ssl ? 995 : 110);
+}
+
+function updateFormVisibility() {
+  const imap = $('f-type').value === 'imap';
+  for (const node of document.querySelectorAll('#task-form .pop3-only')) node.hidden = imap;
+  for (const node of document.querySelectorAll('#task-form .imap-only')) node.hidden = !imap;
+  if (imap && $('f-transfer').value !== 'subfolder') {
+    for (const node of document.querySelectorAll('#task-form .subfolder-only')) node.hidden = true;
+  }
+  if (editing && !editing.portTouched) $('f-port').value = String(defaultPort());
+}
+
+for (const id of ['f-type', 'f-encryption', 'f-transfer']) {
+  $(id).addEventListener('change', updateFormVisibility);
+}
+$('f-port').addEventListener('input', () => {
+  if (editing) editing.portTouched = $('f-port').value.trim() !== '';
+});
+
+function openForm(id) {
+  const task = id ? sync.findTask(id) : null;
+  editing = { id: task ? task.id : null, isNew: !task, portTouched: !!(task && task.port) };
+  clearFieldErrors();
+  $('test-result').textContent = '';
+  $('task-form-title').textContent = task ? 'Edit Retrieval Task' : 'New Retrieval Task';
+  const t = task || {};
+  $('f-type').value = t.type || 'pop3';
+  $('f-server').value = t.server || '';
+  $('f-username').value = t.username || '';
+  $('f-password').value = '';
+  $('f-password').placeholder = task ? 'unchanged' : '';
+  $('f-encryption').value = t.encryption || 'ssl';
+  $('f-method').value = t.method || 'manual';
+  $('f-destination').value = t.destination_folder || 'INBOX';
+  $('f-apop').checked = !!t.apop;
+  $('f-leave').checked = !!t.leave_on_server;
+  $('f-filtering').checked = !!t.filtering;
+  $('f-transfer').value = (t.folder_transfer && t.folder_transfer.mode) || 'root';
+  $('f-parent').value = (t.folder_transfer && t.folder_transfer.parent) || '';
+  $('f-port').value = t.port ? String(t.port) : '';
+  present($('task-form'), true);
+  updateFormVisibility();
+  $('task-form').hidden = false;
+  $('retrieval').hidden = true;
+  $('f-server').focus();
+}
+
+function closeForm() {
+  editing = null;
+  $('task-form').hidden = true;
+  present($('task-form'), false);
+  $('retrieval').hidden = false;
+}
+
+$('new-task').addEventListener('click', () => openForm(null));
+$('cancel-task').addEventListener('click', closeForm);
+
+// The task the form describes (the stored one's other members kept).
+function formTask() {
+  const stored = editing && editing.id ? sync.findTask(editing.id) : null;
+  const task = stored ? JSON.parse(JSON.stringify(stored)) : {};
+  task.type = $('f-type').value;
+  task.server = $('f-server').value.trim();
+  const portText = $('f-port').value.trim();
+  if (!editing.portTouched || portText === '') {
+    task.port = 0;  // the default for the type and encryption, also after they change
+  } else {
+    task.port = /^\d+$/.test(portText) ? Number(portText) : portText;
+  }
+  task.username = $('f-username').value;
+  if ($('f-password').value !== '' || !stored) task.password = $('f-password').value;
+  task.encryption = $('f-encryption').value;
+  task.method = $('f-method').value;
+  if (!task.interval_minutes) task.interval_minutes = 10;
+  task.filtering = $('f-filtering').checked;
+  if (task.type === 'pop3') {
+    task.destination_folder = $('f-destination').value.trim();
+    task.apop = $('f-apop').checked;
+    task.leave_on_server = $('f-leave').checked;
+  } else {
+    task.folder_transfer = { ...(task.folder_transfer || {}), mode: $('f-transfer').value };
+    if (task.folder_transfer.mode === 'subfolder') {
+      task.folder_transfer.parent = $('f-parent').value.trim();
+    } else {
+      delete task.folder_transfer.parent;
+    }
+  }
+  return task;
+}
+
+// {ok, task} or shows the errors and returns {ok:false}.
+async function checkedFormTask() {
+  const task = formTask();
+  if (typeof task.port === 'string') {
+    showFieldErrors([{ field: 'port', message: 'must be a number from 1 to 65535' }]);
+    return { ok: false };
+  }
+  try {
+    if (!core) core = await loadCore();
+  } catch (e) {
+    $('form-error').textContent = 'The app could not load its engine (junction-core). Reload ' +
+      'the page; if this persists, the installation is incomplete.';
+    return { ok: false };
+  }
+  const forCheck = { ...task };
+  if (!('password' in forCheck)) forCheck.password = 'unchanged';  // stored one kept on save
+  delete forCheck.id;
+  const v = core.validateTask(JSON.stringify(forCheck));
+  if (!v.ok) {
+    showFieldErrors(v.errors);
+    return { ok: false };
+  }
+  clearFieldErrors();
+  return { ok: true, task };
+}
+
+$('test-connection').addEventListener('click', async () => {
+  const checked = await checkedFormTask();
+  if (!checked.ok) return;
+  const task = { ...checked.task };
+  if (!('password' in task)) {
+    const stored = sync.findTask(editing.id);
+    task.password = stored && stored.password !== undefined ? stored.password : '';
+  }
+  const result = $('test-result');
+  result.className = '';
+  result.textContent = `Testing the connection to ${task.server}…`;
+  $('test-connection').disabled = true;
+  try {
+    const r = await testConnection(core, task);
+    result.className = r.ok ? 'ok' : 'error';
+    result.textContent = r.ok ? `Connection OK: ${r.message}` :
+      `Connection failed: ${r.message.replace(/[.\s]+$/, '')}${adviceFor(r.failure)}`;
+  } catch (e) {
+    result.className = 'error';
+    result.textContent = `Connection failed: ${e.message || e}`;
+  } finally {
+    $('test-connection').disabled = false;
+  }
+});
+
+function adviceFor(failure) {
+  switch (failure) {
+    case 'login': return '. Check the username and password.';
+    case 'dns': return '. Check the server address.';
+    case 'refused': return '. Check the server address and port; the server may not allow ' +
+      'this connection.';
+    case 'certificate': return '. The server\'s certificate is not trusted for this name.';
+    case 'encryption_required': return '. Choose another encryption or ask the provider.';
+    case 'timeout': return '. The server did not answer in time; try again later.';
+    default: return '';
+  }
+}
+
+$('task-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const checked = await checkedFormTask();
+  if (!checked.ok) return;
+  const task = checked.task;
+  if (editing.isNew) task.id = sync.newTaskId();
+  const outcome = await sync.edit((doc) => {
+    doc.retrieval_tasks = doc.retrieval_tasks || [];
+    const at = doc.retrieval_tasks.findIndex((t) => t.id === task.id);
+    if (at >= 0) doc.retrieval_tasks[at] = task;
+    else doc.retrieval_tasks.push(task);
+  });
+  if (outcome === 'invalid') {
+    const s = sync.state();
+    if (Array.isArray(s.error)) showFieldErrors(s.error);
+    else $('form-error').textContent = `The server refused the task: ${s.error}`;
+    await sync.discard();
+    return;
+  }
+  closeForm();
+  renderConnectivity();
+});
+
+// ---------------------------------------------------------------- delete
+
+function confirmDelete(id, label) {
+  const dialog = $('delete-dialog');
+  $('delete-detail').textContent = `${label}. Messages already retrieved stay in the mailbox.`;
+  dialog.returnValue = '';
+  dialog.onclose = async () => {
+    if (dialog.returnValue !== 'delete') return;
+    await sync.edit((doc) => {
+      doc.retrieval_tasks = (doc.retrieval_tasks || []).filter((t) => t.id !== id);
+    });
+    await db.remove('kv', `status:${id}`);
+    await db.remove('state', id);
+    renderConnectivity();
+  };
+  dialog.showModal();
+}
+
+// ---------------------------------------------------------------- mailbox view
+
+function currentFolder() {
+  const m = /^#\/mailbox\/(.+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : 'INBOX';
+}
+
+async function renderMailbox() {
+  const folder = currentFolder();
+  $('folder-title').textContent = folder;
+  $('message-view').hidden = true;
+  let folders = null;
+  const f = await call('GET', '/api/mailbox/folders');
+  if (f.status === 200 && Array.isArray(f.data)) {
+    folders = f.data;
+    await db.replaceAll('folders', folders);
+  } else {
+    folders = await db.all('folders');
+  }
+  $('folders').replaceChildren(...folders.map((x) => el('li', {},
+    el('a', {
+      href: `#/mailbox/${encodeURIComponent(x.name)}`,
+      'aria-current': x.name === folder ? 'page' : undefined,
+    }, `${x.name} (${x.total}${x.unseen ? `, ${x.unseen} unread` : ''})`))));
+
+  let messages = null;
+  const r = await call('GET', `/api/mailbox/messages?folder=${encodeSegment(folder)}&page=0`);
+  if (r.status === 200 && r.data) {
+    messages = r.data.messages || [];
+    await db.replaceFolderMessages(folder, messages);
+    $('mailbox-note').hidden = r.data.total <= messages.length;
+    $('mailbox-note').textContent = `Showing the newest ${messages.length} of ${r.data.total}.`;
+  } else {
+    messages = (await db.byIndex('messages', 'folder', folder))
+      .sort((a, b) => (b.date_unix || 0) - (a.date_unix || 0));
+    $('mailbox-note').hidden = !r.offline;
+    $('mailbox-note').textContent = 'Offline: the list as this device last saw it.';
+  }
+  $('no-messages').hidden = messages.length > 0;
+  $('messages').replaceChildren(...messages.map((m) => {
+    const row = el('tr', { tabindex: '0', 'data-id': m.id, class: m.flags && m.flags.includes('\\Seen') ? '' : 'unread' },
+      el('td', {}, m.from || '(unknown sender)'),
+      el('td', {}, m.subject || '(no subject)'),
+      el('td', {}, m.date_unix ? when(m.date_unix) : (m.date || '')));
+    const open = () => openMessage(m);
+    row.addEventListener('click', open);
+    row.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') open();
+    });
+    return row;
+  }));
+}
+
+async function openMessage(m) {
+  const view = $('message-view');
+  view.hidden = false;
+  $('message-headers').replaceChildren();
+  $('message-attachments').replaceChildren();
+  $('message-text').textContent = 'Loading…';
+  let raw = null;
+  const r = await call('GET', `/api/mailbox/messages/${encodeSegment(m.id)}/raw`, { raw: true });
+  if (r.status === 200 && r.data) {
+    raw = new Uint8Array(r.data);
+    await db.put('bodies', raw, m.id);
+  } else {
+    raw = await db.get('bodies', m.id);
+  }
+  if (!raw) {
+    $('message-text').textContent = r.offline ?
+      'This message was not opened on this device before, so it is not available offline.' :
+      errorText(r, 'The message could not be loaded');
+    return;
+  }
+  try {
+    if (!core) core = await loadCore();
+  } catch (e) {
+    $('message-text').textContent = new TextDecoder().decode(raw);
+    return;
+  }
+  const v = core.viewMessage(raw);
+  if (!v.ok) {
+    $('message-text').textContent = `This message could not be read: ${v.error}`;
+    return;
+  }
+  const rows = [['From', v.from], ['To', v.to], ['Cc', v.cc], ['Subject', v.subject],
+    ['Date', v.date ? when(v.date) : '']];
+  $('message-headers').replaceChildren(...rows.filter(([, value]) => value).flatMap(([name, value]) =>
+    [el('dt', {}, name), el('dd', {}, value)]));
+  $('message-text').textContent = v.text + (v.text_truncated ? '\n[… the rest is not shown]' : '');
+  $('message-attachments').replaceChildren(...v.attachments.map((a) =>
+    el('li', {}, `${a.filename || '(unnamed)'} — ${a.content_type}, ${a.size} bytes`)));
+  view.scrollIntoView({ block: 'nearest' });
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  present($('task-form'), false);
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js').catch(() => {
+      // Without it the app still works online.
+    });
+  }
+  loadCore().then((c) => {
+    core = c;
+    if (editing && !editing.portTouched) updateFormVisibility();
+  }).catch(() => {
+    // Reported where the core is needed.
+  });
+  const r = await call('GET', '/api/session', { timeoutMs: 5000 });
+  if (r.status === 200 && r.data) return signedIn(r.data);
+  if (r.offline) {
+    setOfflineBanner(true);
+    scheduleReachabilityCheck();
+    const saved = await db.get('kv', 'session');
+    if (saved) {
+      session = saved;
+      $('signed-in-as').textContent = session.user;
+      await sync.load();
+      route();
+      return;
+    }
+    show('signin');
+    $('signin-error').textContent = errorText(r);
+    return;
+  }
+  signedOut();
+}
+
+start();
