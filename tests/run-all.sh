@@ -3,7 +3,8 @@
 #   1. installs the Debian packages the build and the tests need (as root)
 #   2. native build (warnings are errors): unit tests, proxy tests, integration tests against
 #      a real Dovecot started on 127.0.0.1
-#   3. WebAssembly build: the same core unit tests under node
+#   3. WebAssembly build: the same core unit tests under node; then the browser tests: its web
+#      app served by the native junction-proxy, in Chromium, against Dovecot (tests/browser)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build: unit and proxy tests
 #   5. libFuzzer build (clang): every fuzz target over its corpus, then a bounded exploration
 # Ends with one line "N passed, N failed"; exits non-zero when anything failed.
@@ -50,7 +51,8 @@ step_failed() {
 echo "== native build"
 if cmake -S . -B build -G Ninja -DJUNCTION_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
    cmake --build build -j"$jobs"; then
-  run_ctest native build
+  # The browser tests need the web app of the WebAssembly build: they run after it.
+  run_ctest native build -LE browser
 else
   step_failed "native build"
 fi
@@ -62,6 +64,11 @@ if emcmake cmake -S . -B build-wasm -G Ninja -DJUNCTION_WERROR=ON -DCMAKE_BUILD_
 else
   step_failed "WebAssembly build"
 fi
+
+echo "== browser tests (the WebAssembly build's web app in Chromium, native junction-proxy)"
+# Skipped (exit 77) when build-wasm/www, Chromium or tests/browser/node_modules is missing,
+# except under CI=true, where that is a failure (tests/browser/run.sh).
+run_ctest browser build -L browser
 
 echo "== sanitizer build (ASan + UBSan)"
 if cmake -S . -B build-asan -G Ninja -DJUNCTION_WERROR=ON -DJUNCTION_SANITIZE=ON \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build and the tests need (run as root on Debian 12).
+# Installs every Debian package the build and the tests need (run as root on Debian 12), and
+# the browser tests' npm package (playwright-core, pinned in tests/browser/package-lock.json).
 # Idempotent: packages already present are left alone. Pass --bench to add the peers that
 # the benchmarks in tests/bench/ compare against.
 set -euo pipefail
@@ -12,6 +13,7 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format-14
   emscripten nodejs
   dovecot-core dovecot-imapd dovecot-pop3d
+  chromium fonts-liberation fonts-dejavu-core
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(isync fetchmail getmail6 hyperfine time)
@@ -31,3 +33,14 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 echo "install-deps: all ${#packages[@]} packages present"
+
+# The browser tests drive Debian's Chromium with playwright-core (never `playwright install`:
+# it downloads a browser). npm comes with the node already installed above.
+browser_dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+want=$(node -p "require('$browser_dir/package-lock.json').packages['node_modules/playwright-core'].version")
+have=$(node -p "require('$browser_dir/node_modules/playwright-core/package.json').version" 2>/dev/null || true)
+if [[ "$have" != "$want" ]]; then
+  command -v npm >/dev/null || { echo "install-deps: npm not found (it comes with nodejs)" >&2; exit 1; }
+  (cd "$browser_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+echo "install-deps: playwright-core $want present in tests/browser/node_modules"

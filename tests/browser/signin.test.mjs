@@ -1,0 +1,69 @@
+// Sign-in through the page (C4): a wrong password keeps the form and says so, the right one
+// opens the Email Retrieval page, the session survives a reload, and Sign out ends it.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  JunctionProxy, Story, launchBrowser, signIn, signInForm, api, visible, text, until,
+} from './lib/harness.mjs';
+
+const story = new Story(import.meta.filename ?? new URL(import.meta.url).pathname);
+const proxy = new JunctionProxy('signin');
+const USER = 'alice';
+const PASSWORD = 'alice-browser-pw-1';
+let context;
+let page;
+
+story.step('junction-proxy serve starts with the web app', async () => {
+  proxy.addUser(USER, PASSWORD);
+  await proxy.start();
+  story.onCleanup(() => proxy.stop());
+  const index = await fetch(`${proxy.url}/`);
+  assert.equal(index.status, 200,
+    `GET / should serve the web app's index.html (HTTP ${index.status})`);
+  const profile = path.join(proxy.work, 'profile');
+  fs.mkdirSync(profile);
+  ({ context, page } = await launchBrowser(profile));
+  story.page = page;
+  story.onCleanup(() => context.close());
+});
+
+story.step('a wrong password keeps the sign-in form and shows an error', async () => {
+  await signIn(page, proxy.url, USER, 'not-the-password');
+  await text(page.getByRole('alert'), /\S/, 'an error message (role=alert) after a wrong password');
+  assert.ok(await signInForm(page).getByRole('button', { name: 'Sign in' }).isVisible(),
+    'the "Sign in" button should still be there after a wrong password');
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false,
+    'a wrong password must not sign in (a "Sign out" button is visible)');
+  const { status } = await api(context, proxy.url, 'GET', '/api/session');
+  assert.equal(status, 401, `no session after a wrong password (GET /api/session → ${status})`);
+});
+
+story.step('the right password opens the Email Retrieval page', async () => {
+  await signInForm(page).getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await signInForm(page).getByRole('button', { name: 'Sign in' }).click();
+  await visible(page.getByRole('heading', { name: 'Email Retrieval' }),
+    'the heading "Email Retrieval" after signing in');
+  await visible(page.getByRole('button', { name: 'Sign out' }), 'the button "Sign out"');
+  assert.equal(await signInForm(page).isVisible(), false,
+    'the sign-in form should be gone once signed in');
+  const { status, data } = await api(context, proxy.url, 'GET', '/api/session');
+  assert.equal(status, 200, `the browser holds a session (GET /api/session → ${status})`);
+  assert.ok(data && typeof data === 'object', 'GET /api/session answers JSON');
+});
+
+story.step('the session survives a reload', async () => {
+  await page.reload();
+  await visible(page.getByRole('heading', { name: 'Email Retrieval' }),
+    'the heading "Email Retrieval" after a reload (no second sign-in)');
+  assert.equal(await signInForm(page).isVisible(), false,
+    'the sign-in form should not be shown again after a reload');
+});
+
+story.step('Sign out returns to the sign-in form and ends the session', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await visible(signInForm(page).getByLabel('Username', { exact: true }),
+    'the sign-in field "Username" after Sign out');
+  await until(async () => (await api(context, proxy.url, 'GET', '/api/session')).status === 401,
+    'GET /api/session with the old cookie to answer 401 after Sign out');
+});
