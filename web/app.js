@@ -366,8 +366,14 @@ async function runTask(id) {
   running = id;
   try {
     if (!core) core = await loadCore();
+    const password = await sync.passwordOf(id);
+    if (password === null) {
+      $('run-summary').textContent = 'Failed: the task could not be read from the Junction ' +
+        'server. Try again in a moment.';
+      return;
+    }
     const result = await retrieveNow(core, {
-      task, userId: session.user_id,
+      task: { ...task, password }, userId: session.user_id,
       onProgress: (folder, done, total) => {
         const bar = $('run-bar');
         bar.max = Math.max(total, 1);
@@ -556,8 +562,14 @@ $('test-connection').addEventListener('click', async () => {
   if (!checked.ok) return;
   const task = { ...checked.task };
   if (!('password' in task)) {
-    const stored = sync.findTask(editing.id);
-    task.password = stored && stored.password !== undefined ? stored.password : '';
+    const stored = await sync.passwordOf(editing.id);
+    if (stored === null) {
+      $('test-result').className = 'error';
+      $('test-result').textContent = 'Connection failed: the stored password could not be read ' +
+        'from the Junction server. Type the password, or try again when online.';
+      return;
+    }
+    task.password = stored;
   }
   const result = $('test-result');
   result.className = '';

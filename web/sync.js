@@ -105,6 +105,7 @@ export function merge(base, mine, theirs) {
 
 export async function load() {
   server = (await db.get('kv', 'account')) || null;
+  if (server) server.document = withoutSecrets(server.document);
   pending = (await db.get('kv', 'pending')) || null;
   changed();
 }
@@ -132,9 +133,28 @@ async function savePending() {
   }
 }
 
+// Task passwords stay on the server: the page's copy (and so IndexedDB) holds the account
+// without them, and a task written back without its password keeps the stored one. Only a
+// password the person typed travels, in the pending edit until it is on the server.
+function withoutSecrets(document) {
+  const copy = clone(document);
+  for (const task of copy.retrieval_tasks || []) delete task.password;
+  return copy;
+}
+
 async function setServer(document) {
-  server = { revision: document.revision, document };
+  const stripped = withoutSecrets(document);
+  server = { revision: stripped.revision, document: stripped };
   await db.put('kv', server, 'account');
+}
+
+// The stored password of a task, read from the server when it is needed (a run, a test);
+// null when the server cannot be reached or has no such task.
+export async function passwordOf(id) {
+  const r = await call('GET', '/api/account');
+  if (r.status !== 200 || !r.data) return null;
+  const task = (r.data.retrieval_tasks || []).find((t) => t.id === id);
+  return task && typeof task.password === 'string' ? task.password : null;
 }
 
 // Applies fn to a copy of the document, records it, and pushes it when online.

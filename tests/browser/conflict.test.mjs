@@ -1,4 +1,4 @@
-// An offline edit that meets a newer server version (C4 "Conflicts"): the page edits a task
+// An offline edit that meets a newer server version (web/sync.js): the page edits a task
 // while its network is cut; meanwhile the same account changes the task through the API.
 // Back online, the page must show #conflict instead of silently overwriting either side,
 // and "Keep mine" / "Use theirs" must decide what the server keeps.

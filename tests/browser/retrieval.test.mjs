@@ -1,4 +1,4 @@
-// The Email Retrieval story in the browser (C4), against real Dovecot accounts:
+// The Email Retrieval story in the browser, against real Dovecot accounts:
 // create a POP3 and an IMAP task through the form (field errors, Test Connection with the
 // right and a wrong password), Retrieve Messages Now with its progress and summary, the
 // messages in the mailbox view and on disk, a second run that adds nothing, the POP3 source
@@ -63,7 +63,7 @@ story.step('create a POP3 task: Test Connection OK, a wrong password fails, Save
   await page.getByRole('button', { name: 'New Retrieval Task' }).click();
   await visible(page.getByRole('heading', { name: 'New Retrieval Task' }),
     'the form heading "New Retrieval Task"');
-  // Saving without a server is refused next to the field (C4 "Field errors").
+  // Saving without a server is refused next to the field.
   await fillTaskForm(page, { 'Type': 'pop3', 'Server Address': '' });
   await clickInTaskForm(page, 'Save');
   const server = taskForm(page).getByLabel('Server Address', { exact: true });
@@ -230,6 +230,24 @@ story.step('a second run of each task adds nothing ("Done: 0 new")', async () =>
   checkMaildir(proxy.mailbox(), ['--exact', '--expect', `INBOX=${POP3.user}:INBOX`,
     '--expect', `Remote/INBOX=${IMAP.user}:INBOX`, '--expect', `Remote/Work=${IMAP.user}:Work`],
   'after the second runs');
+});
+
+story.step('the page\'s IndexedDB copy of the account holds the tasks but no password', async () => {
+  const stored = await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('junction');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('kv').objectStore('kv').get('account');
+      get.onsuccess = () => resolve(get.result || null);
+      get.onerror = () => reject(get.error);
+    };
+  }));
+  assert.ok(stored && stored.document, 'IndexedDB "junction", store "kv", key "account" exists');
+  const ids = (stored.document.retrieval_tasks || []).map((t) => t.id).sort();
+  assert.deepEqual(ids, [pop3Id, imapId].sort(), 'the stored copy lists both tasks');
+  for (const t of stored.document.retrieval_tasks) {
+    assert.equal('password' in t, false, `task ${t.id}: no password kept in the browser`);
+  }
 });
 
 story.step('proxy stopped: a reload opens the app offline with tasks and messages', async () => {

@@ -1,4 +1,4 @@
-// Sign-in through the page (C4): a wrong password keeps the form and says so, the right one
+// Sign-in through the page: a wrong password keeps the form and says so, the right one
 // opens the Email Retrieval page, the session survives a reload, and Sign out ends it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -60,10 +60,17 @@ story.step('the session survives a reload', async () => {
     'the sign-in form should not be shown again after a reload');
 });
 
-story.step('Sign out returns to the sign-in form and ends the session', async () => {
+// The names of the page's IndexedDB databases.
+const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+
+story.step('Sign out returns to the sign-in form, ends the session and erases the data', async () => {
+  assert.ok((await databases()).includes('junction'),
+    'while signed in, the account is kept in the IndexedDB database "junction"');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await visible(signInForm(page).getByLabel('Username', { exact: true }),
     'the sign-in field "Username" after Sign out');
   await until(async () => (await api(context, proxy.url, 'GET', '/api/session')).status === 401,
     'GET /api/session with the old cookie to answer 401 after Sign out');
+  await until(async () => !(await databases()).includes('junction'),
+    'the IndexedDB database "junction" to be deleted by Sign out');
 });

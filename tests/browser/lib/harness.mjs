@@ -250,7 +250,7 @@ export async function launchBrowser(dir) {
   return { context, page };
 }
 
-// The sign-in form (C4: fields "Username", "Password", button "Sign in"). Scoped, because
+// The sign-in form (web/index.html: fields "Username", "Password", button "Sign in"). Scoped, because
 // the task form has fields with the same labels.
 export function signInForm(page) {
   return page.locator('form').filter({ has: page.getByRole('button', { name: 'Sign in' }) });
@@ -398,7 +398,7 @@ export async function screenshot(page, name) {
   return file;
 }
 
-// ---- the web app's pages (C4) ----
+// ---- the web app's pages (web/index.html) ----
 
 export function tasksTable(page) {
   return page.getByRole('table', { name: 'Retrieval tasks' });
@@ -430,7 +430,7 @@ export async function clickInTaskForm(page, name) {
   await button.click();
 }
 
-// Fills the task form: `fields` maps C4 labels to values (select: option value; checkbox:
+// Fills the task form: `fields` maps the form's labels to values (select: option value; checkbox:
 // boolean; text: string). Order matters (the Type and Encryption may change the Port), so
 // it follows the object's order.
 export async function fillTaskForm(page, fields) {
