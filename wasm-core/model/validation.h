@@ -260,6 +260,116 @@ inline std::string host_problem(std::string_view host) {
   return {};
 }
 
+// True when every byte is below 0x80.
+inline bool is_ascii(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Longest email address accepted, in bytes: RFC 5321 section 4.5.3.1.3 allows 256 for the
+// path including its angle brackets. The part before '@' is limited to 64 bytes (4.5.3.1.1).
+inline constexpr std::size_t max_email_bytes = 254;
+inline constexpr std::size_t max_email_local_bytes = 64;
+
+// An email address as Junction sends from and to: local@domain, where
+// - local is a dot-atom (RFC 5322 section 3.2.3: letters, digits and !#$%&'*+-/=?^_`{|}~,
+//   dots between them) extended with UTF-8 (RFC 6531); quoted local parts are not accepted,
+//   so an address can always be written into a header and an SMTP command as it is;
+// - domain is a host name (ASCII, checked like a server name but without a trailing dot or a
+//   bare IP address), a UTF-8 domain name (labels of letters, digits and '-', checked no
+//   further: the server applies IDNA), or an address literal "[192.0.2.1]" /
+//   "[IPv6:2001:db8::1]".
+// No spaces, control characters (CR, LF), '<' or '>' anywhere: they would break the header
+// or the SMTP command the address goes into. A non-ASCII address needs SMTPUTF8 to be sent.
+// Returns an empty string when valid, else a short reason.
+inline std::string email_address_problem(std::string_view address) {
+  if (address.empty()) return "is required";
+  if (address.size() > max_email_bytes) {
+    return "is " + std::to_string(address.size()) + " bytes long, the limit is " +
+           std::to_string(max_email_bytes);
+  }
+  if (std::string problem = utf8_problem(address); !problem.empty()) return problem;
+  std::uint32_t code_point = 0;
+  for (std::size_t pos = 0; pos < address.size();) {
+    const std::size_t length = detail::decode_utf8(address, pos, code_point);
+    if (code_point == ' ' || detail::is_control(code_point)) {
+      return "must not contain spaces or control characters";
+    }
+    pos += length;
+  }
+  const std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return "must look like name@example.com";
+  const std::string_view local = address.substr(0, at);
+  const std::string_view domain = address.substr(at + 1);
+  if (local.empty()) return "has nothing before '@'";
+  if (domain.empty()) return "has no domain after '@'";
+  if (local.size() > max_email_local_bytes) {
+    return "the part before '@' is longer than " + std::to_string(max_email_local_bytes) + " bytes";
+  }
+  const std::string_view atext_specials = "!#$%&'*+-/=?^_`{|}~";
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const char c = local[i];
+    const auto byte = static_cast<unsigned char>(c);
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (c == '.') {
+      if (i == 0 || i + 1 == local.size() || local[i + 1] == '.') {
+        return "the part before '@' must not start or end with '.' or hold \"..\"";
+      }
+      continue;
+    }
+    if (byte >= 0x80 || alnum || atext_specials.find(c) != std::string_view::npos) continue;
+    if (c == '"') return "quoted names before '@' are not supported";
+    return std::string("the part before '@' must not contain '") + c + "'";
+  }
+  if (domain.front() == '[') {
+    if (domain.back() != ']') return "the address literal after '@' must end with ']'";
+    const std::string_view literal = domain.substr(1, domain.size() - 2);
+    if (literal.substr(0, 5) == "IPv6:") {
+      if (is_ipv6_literal(literal.substr(5))) return {};
+    } else if (is_ipv4_literal(literal)) {
+      return {};
+    }
+    return "the address literal after '@' is not an IPv4 or [IPv6:...] address";
+  }
+  if (domain.back() == '.') return "the domain must not end with '.'";
+  if (is_ascii(domain)) {
+    if (domain.find(':') != std::string_view::npos || is_ipv4_literal(domain)) {
+      return "write an IP address after '@' in brackets, like [192.0.2.1]";
+    }
+    std::string problem = host_problem(domain);
+    if (!problem.empty()) return "the domain " + problem;
+    return {};
+  }
+  if (domain.size() > max_host_name_bytes) {
+    return "the domain is longer than " + std::to_string(max_host_name_bytes) + " bytes";
+  }
+  std::size_t label_start = 0;
+  for (std::size_t pos = 0; pos <= domain.size(); ++pos) {
+    if (pos < domain.size() && domain[pos] != '.') {
+      const char c = domain[pos];
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (static_cast<unsigned char>(c) < 0x80 && !alnum && c != '-') {
+        return "the domain may hold only letters, digits, '-' and '.'";
+      }
+      continue;
+    }
+    const std::string_view label = domain.substr(label_start, pos - label_start);
+    if (label.empty()) return "the domain has an empty part";
+    if (label.size() > 63) return "a part of the domain is longer than 63 bytes";
+    if (label.front() == '-' || label.back() == '-') {
+      return "a part of the domain must not start or end with '-'";
+    }
+    label_start = pos + 1;
+  }
+  return {};
+}
+
+inline bool is_valid_email_address(std::string_view address) {
+  return email_address_problem(address).empty();
+}
+
 inline bool is_valid_host(std::string_view host) {
   return host_problem(host).empty();
 }
