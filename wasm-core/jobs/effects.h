@@ -27,6 +27,7 @@ enum class failure_kind {
   connection,           // the connection was lost
   mailbox,              // the destination could not store a message
   cancelled,            // the run was asked to stop
+  rejected,             // the server refused what was sent (SMTP: a message as a whole)
 };
 
 std::string_view to_string(failure_kind kind);

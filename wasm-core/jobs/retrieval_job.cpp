@@ -34,6 +34,8 @@ std::string_view to_string(failure_kind kind) {
       return "mailbox";
     case failure_kind::cancelled:
       return "cancelled";
+    case failure_kind::rejected:
+      return "rejected";
   }
   return "unknown";
 }
