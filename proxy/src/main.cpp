@@ -3,16 +3,25 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "crypto/secrets.h"
+#include "mime/compose.h"
+#include "model/smtp_account.h"
 #include "retrieval_runner.h"
+#include "send_runner.h"
 #include "serve/config.h"
 #include "serve/http_server.h"
 #include "serve/maildir_service.h"
@@ -31,6 +40,22 @@ Usage:
   junction-proxy check --task TASK.json
       Test Connection: connect, start TLS, log in, count messages (POP3) or folders
       (IMAP), and say in one line what worked or what failed.
+  junction-proxy check --smtp ACCOUNT.json
+      Test SMTP Connection: connect, start TLS, EHLO, authenticate and QUIT without sending;
+      one line: "OK: connected to HOST:PORT with STARTTLS (certificate verified),
+      authenticated as USER" or "error (KIND): what failed".
+  junction-proxy send --data DIR --account ID|ACCOUNT.json [--user NAME] --to ADDR [--to ADDR]...
+                      [--cc ADDR]... [--bcc ADDR]... [--subject TEXT] [--attach FILE]... < BODY
+      Compose a message (From: the account's display name and address; the text body read
+      from standard input, UTF-8) and send it through the SMTP account. ADDR is
+      jdoe@example.com or "Jane Doe <jdoe@example.com>". Prints one line per recipient,
+      "ADDR: accepted" or "ADDR: refused CODE ENHANCED-CODE text", then "sent", or
+      "error (KIND): what failed". When the server accepted the message for at least one
+      recipient, a copy goes to the Sent folder of the mailbox (flagged as read).
+      --account ID takes the SMTP account of that id from the account store of a `serve`
+      data folder DIR (--user NAME when DIR has several users; the copy goes to that user's
+      mailbox); --account ACCOUNT.json reads the account from a file (the copy goes to
+      DIR/mailbox).
   junction-proxy serve --data DIR --listen ADDR:PORT [--config FILE] [--allow HOST:PORT]...
                        [--web DIR] [--tls-cert FILE --tls-key FILE] [--allow-origin ORIGIN]...
       Serve the web app, the WebSocket bridge and the account API, and run automatic
@@ -46,8 +71,15 @@ TASK.json is a retrieval task, e.g.
    "password": "...", "encryption": "ssl"}
 Omitted fields take their defaults (encryption ssl, port 995/993 for ssl, 110/143 otherwise).
 
+ACCOUNT.json is an SMTP account, e.g.
+  {"display_name": "Jane Doe", "server": "smtp.example.com", "port": 587,
+   "encryption": "starttls", "email": "jdoe@example.com", "auth": true,
+   "username": "jdoe@example.com", "password": "..."}
+Omitted fields take their defaults (port 25, encryption none, auth true, username = email).
+
 Certificates are verified against the system's trusted CAs (SSL_CERT_FILE and SSL_CERT_DIR
-are honoured). Exit status: 0 on success, 1 when the run failed, 2 on a usage error.
+are honoured). Exit status: 0 on success (send: accepted for at least one recipient), 1 when
+the run failed, 2 on a usage error.
 )";
 
 int usage_error(const std::string& message) {
@@ -58,6 +90,13 @@ int usage_error(const std::string& message) {
 struct arguments {
   std::string data;
   std::string task;
+  std::string smtp;
+  std::string account;
+  std::string user;
+  std::vector<std::string> to, cc, bcc, attach;
+  std::string subject;
+  bool has_subject = false;
+  std::set<std::string> given;  // the flags present, for each command to refuse the others'
 };
 
 bool parse_flags(int argc, char** argv, int first, arguments& out, std::string& error) {
@@ -71,16 +110,69 @@ bool parse_flags(int argc, char** argv, int first, arguments& out, std::string& 
       into = argv[++i];
       return true;
     };
+    auto append = [&](std::vector<std::string>& into) {
+      std::string v;
+      if (!value(v)) return false;
+      into.push_back(std::move(v));
+      return true;
+    };
+    bool ok = true;
     if (a == "--data") {
-      if (!value(out.data)) return false;
+      ok = value(out.data);
     } else if (a == "--task") {
-      if (!value(out.task)) return false;
+      ok = value(out.task);
+    } else if (a == "--smtp") {
+      ok = value(out.smtp);
+    } else if (a == "--account") {
+      ok = value(out.account);
+    } else if (a == "--user") {
+      ok = value(out.user);
+    } else if (a == "--to") {
+      ok = append(out.to);
+    } else if (a == "--cc") {
+      ok = append(out.cc);
+    } else if (a == "--bcc") {
+      ok = append(out.bcc);
+    } else if (a == "--attach") {
+      ok = append(out.attach);
+    } else if (a == "--subject") {
+      ok = value(out.subject);
+      out.has_subject = true;
     } else {
       error = "unknown argument " + a;
       return false;
     }
+    if (!ok) return false;
+    out.given.insert(a);
   }
   return true;
+}
+
+// A usage error naming the first flag the command does not take, or "" when all fit.
+std::string unexpected_flag(const arguments& args, const std::string& command,
+                            std::initializer_list<const char*> allowed) {
+  for (const auto& flag : args.given) {
+    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* f) { return flag == f; }) ==
+        allowed.end()) {
+      return command + " does not take " + flag;
+    }
+  }
+  return {};
+}
+
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    error = "cannot read " + path;
+    return std::nullopt;
+  }
+  return text.str();
 }
 
 // Reads and validates the task file; prints the problems and returns nullopt when invalid.
@@ -110,6 +202,9 @@ std::string plural(std::uint64_t n, const char* word) {
 }
 
 int run_retrieve(const arguments& args) {
+  if (auto bad = unexpected_flag(args, "retrieve", {"--data", "--task"}); !bad.empty()) {
+    return usage_error(bad);
+  }
   if (args.data.empty()) return usage_error("retrieve needs --data DIR");
   if (args.task.empty()) return usage_error("retrieve needs --task TASK.json");
   auto task = load_task(args.task);
@@ -144,8 +239,17 @@ int run_retrieve(const arguments& args) {
   return 0;
 }
 
+int run_check_smtp(const arguments& args);
+
 int run_check(const arguments& args) {
-  if (args.task.empty()) return usage_error("check needs --task TASK.json");
+  if (auto bad = unexpected_flag(args, "check", {"--task", "--smtp"}); !bad.empty()) {
+    return usage_error(bad);
+  }
+  if (!args.task.empty() && !args.smtp.empty()) {
+    return usage_error("check takes --task TASK.json or --smtp ACCOUNT.json, not both");
+  }
+  if (!args.smtp.empty()) return run_check_smtp(args);
+  if (args.task.empty()) return usage_error("check needs --task TASK.json or --smtp ACCOUNT.json");
   auto task = load_task(args.task);
   if (!task) {
     std::cout << "FAILED (config): the task is not valid (see above)\n";
@@ -172,6 +276,243 @@ int run_check(const arguments& args) {
                     ? plural(summary.total_messages, "message")
                     : plural(summary.total_folders, "folder"))
             << " on the server\n";
+  return 0;
+}
+
+// ---- SMTP Accounts: check --smtp and send -------------------------------------------------------
+
+std::string join_problems(const std::vector<junction::model::field_error>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += "; ";
+    out += junction::model::to_string(p);
+  }
+  return out;
+}
+
+// The account of a parse after validate(); on a problem sets `error` (one line naming
+// `where` and each bad field) and returns nullopt.
+std::optional<junction::model::smtp_account> checked_account(
+    junction::model::smtp_parse_result parsed, const std::string& where, std::string& error) {
+  std::vector<junction::model::field_error> problems = parsed.errors;
+  if (parsed.ok()) problems = junction::model::validate(*parsed.account);
+  if (!problems.empty()) {
+    error = where + ": " + join_problems(problems);
+    return std::nullopt;
+  }
+  return std::move(parsed.account);
+}
+
+std::optional<junction::model::smtp_account> load_smtp_account_file(const std::string& path,
+                                                                    std::string& error) {
+  auto text = read_file(path, error);
+  if (!text) return std::nullopt;
+  return checked_account(junction::model::parse_smtp_account(*text), path, error);
+}
+
+int run_check_smtp(const arguments& args) {
+  std::string error;
+  auto account = load_smtp_account_file(args.smtp, error);
+  if (!account) {
+    std::cout << "error (config): " << error << "\n";
+    return 1;
+  }
+  junction::proxy::send_run_options options;
+  options.job.check_only = true;
+  options.io_timeout = std::chrono::seconds(60);
+  const auto result = junction::proxy::run_send(*account, {}, options);
+  std::cout << junction::proxy::check_line(*account, result) << "\n";
+  return result.summary.ok ? 0 : 1;
+}
+
+// Where `send` finds its account and puts the Sent copy.
+struct send_source {
+  junction::model::smtp_account account;
+  std::filesystem::path mailbox_dir;
+};
+
+// --account names a file when it looks like one (a .json name, a path, an existing file);
+// otherwise it is the id of an SMTP account in DIR's account store.
+bool names_a_file(const std::string& value) {
+  std::error_code ec;
+  return value.find('/') != std::string::npos ||
+         (value.size() > 5 && value.compare(value.size() - 5, 5, ".json") == 0) ||
+         std::filesystem::is_regular_file(value, ec);
+}
+
+std::optional<send_source> find_send_source(const arguments& args, std::string& error) {
+  const std::filesystem::path data(args.data);
+  if (names_a_file(args.account)) {
+    if (!args.user.empty()) {
+      error = "--user goes with --account ID (an account of the store), not with a file";
+      return std::nullopt;
+    }
+    auto account = load_smtp_account_file(args.account, error);
+    if (!account) return std::nullopt;
+    return send_source{std::move(*account), data / "mailbox"};
+  }
+  // The store of a `serve` data folder; it is read, never created here.
+  const auto db_file = data / "junction.db";
+  const auto key_file = data / "secret.key";
+  std::error_code ec;
+  if (!std::filesystem::exists(db_file, ec) || !std::filesystem::exists(key_file, ec)) {
+    error = args.data + " holds no account store (junction.db and secret.key of `serve`)";
+    return std::nullopt;
+  }
+  try {
+    auto secrets = junction::crypto::secret_box::open_or_create(key_file);
+    junction::store::database db(db_file);
+    junction::store::account_store accounts(db, secrets);
+    std::optional<junction::store::user> user;
+    if (!args.user.empty()) {
+      user = accounts.find_user(args.user);
+      if (!user) {
+        error = "no user " + args.user + " in " + args.data;
+        return std::nullopt;
+      }
+    } else {
+      const auto all = accounts.users();
+      if (all.size() != 1) {
+        error = args.data + " has " + std::to_string(all.size()) +
+                " users; say whose account it is with --user NAME";
+        return std::nullopt;
+      }
+      user = all.front();
+    }
+    const auto document = accounts.load_account(user->id).document;
+    const auto list = document.find("smtp_accounts");
+    if (list != document.end() && list->is_array()) {
+      for (const auto& element : *list) {
+        if (!element.is_object() || element.value("id", "") != args.account) continue;
+        if (element.value("secret_unreadable", false)) {
+          error = "the stored password of SMTP account " + args.account +
+                  " cannot be opened (the key changed?); enter it again";
+          return std::nullopt;
+        }
+        auto account = checked_account(junction::model::parse_smtp_account(element),
+                                       "SMTP account " + args.account, error);
+        if (!account) return std::nullopt;
+        return send_source{std::move(*account),
+                           junction::serve::maildir_service::user_dir(data, user->id) / "mailbox"};
+      }
+    }
+    error = "user " + user->name + " has no SMTP account " + args.account;
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    error = std::string("cannot read the account store in ") + args.data + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+// "jdoe@example.com" or "Jane Doe <jdoe@example.com>" (the name may be quoted).
+junction::mime::mailbox_address parse_address_argument(const std::string& value) {
+  const std::size_t open = value.rfind('<');
+  if (open == std::string::npos || value.empty() || value.back() != '>') {
+    return {"", value};
+  }
+  std::string name = value.substr(0, open);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return {name, value.substr(open + 1, value.size() - open - 2)};
+}
+
+int utc_offset_minutes(std::time_t when) {
+  std::tm local{};
+  if (localtime_r(&when, &local) == nullptr) return 0;
+  return static_cast<int>(local.tm_gmtoff / 60);
+}
+
+int run_send(const arguments& args) {
+  if (auto bad = unexpected_flag(
+          args, "send",
+          {"--data", "--account", "--user", "--to", "--cc", "--bcc", "--subject", "--attach"});
+      !bad.empty()) {
+    return usage_error(bad);
+  }
+  if (args.data.empty()) return usage_error("send needs --data DIR");
+  if (args.account.empty()) return usage_error("send needs --account ID|ACCOUNT.json");
+  if (args.to.empty() && args.cc.empty() && args.bcc.empty()) {
+    return usage_error("send needs at least one recipient (--to, --cc or --bcc)");
+  }
+
+  std::string error;
+  auto source = find_send_source(args, error);
+  if (!source) {
+    std::cout << "error (config): " << error << "\n";
+    return 1;
+  }
+  const auto& account = source->account;
+
+  junction::mime::compose_input input;
+  input.from = {account.display_name, account.email};
+  for (const auto& a : args.to) input.to.push_back(parse_address_argument(a));
+  for (const auto& a : args.cc) input.cc.push_back(parse_address_argument(a));
+  for (const auto& a : args.bcc) input.bcc.push_back(parse_address_argument(a));
+  input.subject = args.subject;
+  {
+    std::stringstream body;
+    body << std::cin.rdbuf();
+    input.text = body.str();
+  }
+  for (const auto& path : args.attach) {
+    auto data = read_file(path, error);
+    if (!data) {
+      std::cout << "error (config): " << error << "\n";
+      return 1;
+    }
+    const std::string filename = std::filesystem::path(path).filename().string();
+    input.attachments.push_back(
+        {filename, junction::proxy::guess_content_type(filename), std::move(*data)});
+  }
+  const std::time_t now = std::time(nullptr);
+  input.date = static_cast<std::int64_t>(now);
+  input.utc_offset_minutes = utc_offset_minutes(now);
+  input.unique = junction::crypto::random_hex(16);
+
+  auto composed = junction::mime::compose(input);
+  if (!composed.ok) {
+    std::cout << "error (config): " << composed.error << "\n";
+    return 1;
+  }
+
+  std::vector<junction::jobs::outgoing_message> messages(1);
+  messages[0].envelope_from = account.email;
+  messages[0].recipients = composed.recipients;
+  messages[0].data = composed.message;
+  messages[0].needs_smtputf8 = composed.needs_smtputf8;
+  messages[0].eight_bit = composed.eight_bit;
+  junction::proxy::send_run_options options;
+  const auto result = junction::proxy::run_send(account, std::move(messages), options);
+  const auto& summary = result.summary;
+
+  bool accepted = false;
+  if (!summary.messages.empty()) {
+    const auto& message = summary.messages.front();
+    for (const auto& line : junction::proxy::recipient_lines(message)) std::cout << line << "\n";
+    accepted = message.accepted;
+  }
+  if (!accepted) {
+    std::cout << "error (" << junction::jobs::to_string(summary.failure)
+              << "): " << (summary.message.empty() ? "the message was not sent" : summary.message)
+              << "\n";
+    return 1;
+  }
+  if (!summary.ok) {
+    // Accepted, then something failed after (QUIT, the connection): the message is sent.
+    std::cerr << "warning (" << junction::jobs::to_string(summary.failure)
+              << "): " << summary.message << "\n";
+  }
+  if (auto copy_error = junction::proxy::save_sent_copy(source->mailbox_dir, composed.message,
+                                                        composed.message_id, input.date);
+      !copy_error.empty()) {
+    // Sent all the same: a second send to fix the copy would deliver the message twice.
+    std::cerr << "warning (mailbox): the message was sent but its copy in Sent could not be "
+                 "saved: "
+              << copy_error << "\n";
+  }
+  std::cout << "sent\n";
   return 0;
 }
 
@@ -328,5 +669,6 @@ int main(int argc, char** argv) {
   if (!parse_flags(argc, argv, 2, args, error)) return usage_error(error);
   if (command == "retrieve") return run_retrieve(args);
   if (command == "check") return run_check(args);
+  if (command == "send") return run_send(args);
   return usage_error("unknown command " + command);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "crypto/secrets.h"
 #include "mailbox/maildir.h"
 #include "model/retrieval_task.h"
+#include "model/smtp_account.h"
 #include "store/account_store.h"
 
 namespace junction::serve {
@@ -26,6 +28,7 @@ constexpr std::string_view content_security_policy =
 constexpr std::size_t max_user_agent_bytes = 512;
 constexpr std::size_t max_device_name_bytes = 200;
 constexpr std::size_t max_task_count = 1000;
+constexpr std::size_t max_smtp_account_count = 1000;
 constexpr std::size_t max_json_depth = 64;
 constexpr std::size_t min_new_password_characters = 10;
 constexpr std::int64_t device_touch_interval_seconds = 60;
@@ -508,26 +511,33 @@ bool is_within(const std::filesystem::path& root, const std::filesystem::path& c
   return true;
 }
 
-// The account document for PUT: an object with "retrieval_tasks", each task in its normal
-// JSON form. Fills `errors` naming each field ("retrieval_tasks[2].port").
-json check_account_document(const json& body, json& errors) {
-  json out = body;
-  out.erase("revision");
-  const auto tasks = body.find("retrieval_tasks");
-  if (tasks == body.end() || !tasks->is_array()) {
-    errors.push_back({{"field", "retrieval_tasks"}, {"message", "must be a list of tasks"}});
-    return out;
+// One list of the account document (retrieval_tasks, smtp_accounts): each element parsed
+// and validated through the model, then written back in its normal JSON form. `parse` gives
+// {errors, optional model object}. An element with an id (saved before) may leave its
+// password out: the store keeps the one it has, so validation does not ask for it.
+template <class Parse>
+void check_list(const json& body, const char* name, std::string_view what, std::size_t limit,
+                bool required, Parse parse, json& out, json& errors) {
+  const auto list = body.find(name);
+  if (list == body.end() && !required) {
+    out[name] = json::array();
+    return;
   }
-  if (tasks->size() > max_task_count) {
-    errors.push_back({{"field", "retrieval_tasks"},
-                      {"message", "holds " + std::to_string(tasks->size()) +
-                                      " tasks, the limit is " + std::to_string(max_task_count)}});
-    return out;
+  if (list == body.end() || !list->is_array()) {
+    errors.push_back({{"field", name}, {"message", "must be a list of " + std::string(what)}});
+    return;
+  }
+  if (list->size() > limit) {
+    errors.push_back(
+        {{"field", name},
+         {"message", "holds " + std::to_string(list->size()) + " " + std::string(what) +
+                         ", the limit is " + std::to_string(limit)}});
+    return;
   }
   json normal = json::array();
-  for (std::size_t i = 0; i < tasks->size(); ++i) {
-    const std::string where = "retrieval_tasks[" + std::to_string(i) + "]";
-    const json& element = (*tasks)[i];
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string where = std::string(name) + "[" + std::to_string(i) + "]";
+    const json& element = (*list)[i];
     const auto add = [&](const model::field_error& e) {
       errors.push_back(
           {{"field", e.field.empty() ? where : where + "." + e.field}, {"message", e.message}});
@@ -536,22 +546,64 @@ json check_account_document(const json& body, json& errors) {
       add({"", "must be an object"});
       continue;
     }
-    const model::parse_result parsed = model::parse_retrieval_task(element);
-    if (!parsed.ok()) {
-      for (const auto& e : parsed.errors) add(e);
-      continue;
-    }
-    // A saved task may leave its password out: the store keeps the one it has.
-    const bool keeps_password = !parsed.task->id.empty() && !element.contains("password");
-    for (const auto& e : model::validate(*parsed.task)) {
-      if (keeps_password && e.field == "password") continue;
-      add(e);
-    }
-    json task = model::to_json(*parsed.task);
-    if (keeps_password) task.erase("password");
-    normal.push_back(std::move(task));
+    const auto id = element.find("id");
+    const bool has_id =
+        id != element.end() && id->is_string() && !id->get_ref<const std::string&>().empty();
+    const bool keeps_password = has_id && !element.contains("password");
+    std::vector<model::field_error> problems;
+    std::optional<json> normalised = parse(element, keeps_password, problems);
+    for (const auto& e : problems) add(e);
+    if (normalised && problems.empty()) normal.push_back(std::move(*normalised));
   }
-  out["retrieval_tasks"] = std::move(normal);
+  out[name] = std::move(normal);
+}
+
+// Validation problems of a parsed element, without "password" when the store keeps it.
+std::vector<model::field_error> without_kept_password(std::vector<model::field_error> problems,
+                                                      bool keeps_password) {
+  if (keeps_password) {
+    std::erase_if(problems, [](const model::field_error& e) { return e.field == "password"; });
+  }
+  return problems;
+}
+
+// The account document for PUT: an object with "retrieval_tasks" (required) and
+// "smtp_accounts" (optional: a client that does not know it yet saves without it), each
+// element in its normal JSON form. Fills `errors` naming each field ("retrieval_tasks[2].port",
+// "smtp_accounts[0].email").
+json check_account_document(const json& body, json& errors) {
+  json out = body;
+  out.erase("revision");
+  check_list(
+      body, "retrieval_tasks", "tasks", max_task_count, true,
+      [](const json& element, bool keeps_password,
+         std::vector<model::field_error>& problems) -> std::optional<json> {
+        const model::parse_result parsed = model::parse_retrieval_task(element);
+        if (!parsed.ok()) {
+          problems = parsed.errors;
+          return std::nullopt;
+        }
+        problems = without_kept_password(model::validate(*parsed.task), keeps_password);
+        json task = model::to_json(*parsed.task);
+        if (keeps_password) task.erase("password");
+        return task;
+      },
+      out, errors);
+  check_list(
+      body, "smtp_accounts", "SMTP accounts", max_smtp_account_count, false,
+      [](const json& element, bool keeps_password,
+         std::vector<model::field_error>& problems) -> std::optional<json> {
+        const model::smtp_parse_result parsed = model::parse_smtp_account(element);
+        if (!parsed.ok()) {
+          problems = parsed.errors;
+          return std::nullopt;
+        }
+        problems = without_kept_password(model::validate(*parsed.account), keeps_password);
+        json account = model::to_json(*parsed.account);
+        if (keeps_password) account.erase("password");
+        return account;
+      },
+      out, errors);
   return out;
 }
 

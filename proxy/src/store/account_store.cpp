@@ -104,7 +104,7 @@ std::string dummy_hash(const crypto::scrypt_cost& cost) {
 //
 // Every key named like a secret, anywhere in the document, holds a sealed string at rest.
 // The seal's context is the value's place: "user:<id>/<top-level key>/<element id>/<key>"
-// for objects in a top-level array (retrieval_tasks and, later, the other lists), where the
+// for objects in a top-level array (retrieval_tasks, smtp_accounts, later others), where the
 // element id is its "id" (or "#<index>" when it has none), then the path of keys below it;
 // "user:<id>/<key>/..." elsewhere. Path segments are escaped as in JSON Pointer (RFC 6901
 // §3: "~" as "~0", "/" as "~1") so two places never share a context.
@@ -113,6 +113,7 @@ constexpr std::array<std::string_view, 4> kSecretKeys = {"password", "access_tok
                                                          "refresh_token", "client_secret"};
 constexpr const char* kUnreadable = "secret_unreadable";
 constexpr const char* kTasks = "retrieval_tasks";
+constexpr const char* kSmtpAccounts = "smtp_accounts";
 
 bool is_secret_key(std::string_view key) {
   for (auto k : kSecretKeys) {
@@ -271,62 +272,79 @@ void drop_null_secrets(json& doc, std::int64_t user_id) {
   for (auto& [container, key] : nulls) container->erase(key);
 }
 
-// Checks the shape save_account relies on and gives every task an id. The derived fields
-// "revision" and "secret_unreadable" are the store's to set, never the client's.
+// The top-level lists whose elements the store gives ids to (a retrieval task "t…", an SMTP
+// account "s…"). The ids name the places of their secrets (the seal's context) and let a
+// written element without a password keep the stored one, so every list with secrets
+// inside its elements belongs here.
+struct id_list {
+  const char* key;
+  const char* id_prefix;
+};
+constexpr std::array<id_list, 2> kIdLists = {{{kTasks, "t"}, {kSmtpAccounts, "s"}}};
+
+// Checks the shape of one id list and gives every element without an id a fresh one.
+void assign_ids(json& doc, const id_list& list) {
+  const std::string name = list.key;
+  if (!doc.contains(name) || doc[name].is_null()) doc[name] = json::array();
+  json& elements = doc[name];
+  if (!elements.is_array()) throw std::invalid_argument("account: " + name + " is not a list");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    const json& element = elements[i];
+    const std::string where = "account: " + name + "[" + std::to_string(i) + "]";
+    if (!element.is_object()) throw std::invalid_argument(where + " is not an object");
+    const auto id = element.find("id");
+    if (id == element.end() || id->is_null() ||
+        (id->is_string() && id->get_ref<const std::string&>().empty())) {
+      continue;
+    }
+    if (!id->is_string()) throw std::invalid_argument(where + ".id is not a string");
+    if (!ids.insert(id->get<std::string>()).second) {
+      throw std::invalid_argument(where + ".id \"" + id->get<std::string>() + "\" is used twice");
+    }
+  }
+  for (json& element : elements) {
+    const auto id = element.find("id");
+    if (id != element.end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
+      continue;
+    }
+    std::string fresh;
+    do {
+      fresh = list.id_prefix + crypto::random_hex(8);
+    } while (!ids.insert(fresh).second);
+    element["id"] = fresh;
+  }
+}
+
+// Checks the shape save_account relies on and gives every element of an id list an id. The
+// derived fields "revision" and "secret_unreadable" are the store's to set, never the
+// client's.
 json normalise(const json& document) {
   if (!document.is_object()) throw std::invalid_argument("account: the document is not an object");
   json doc = document;
   doc.erase("revision");
   doc.erase(kUnreadable);
-  if (!doc.contains(kTasks) || doc[kTasks].is_null()) doc[kTasks] = json::array();
-  if (!doc[kTasks].is_array())
-    throw std::invalid_argument("account: retrieval_tasks is not a list");
-
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     if (!it->is_array()) continue;
     for (json& element : *it) {
       if (element.is_object()) element.erase(kUnreadable);
     }
   }
-
-  json& tasks = doc[kTasks];
-  std::set<std::string> ids;
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const json& task = tasks[i];
-    if (!task.is_object()) {
-      throw std::invalid_argument("account: retrieval_tasks[" + std::to_string(i) +
-                                  "] is not an object");
-    }
-    const auto id = task.find("id");
-    if (id == task.end() || id->is_null() ||
-        (id->is_string() && id->get_ref<const std::string&>().empty())) {
-      continue;
-    }
-    if (!id->is_string()) {
-      throw std::invalid_argument("account: retrieval_tasks[" + std::to_string(i) +
-                                  "].id is not a string");
-    }
-    if (!ids.insert(id->get<std::string>()).second) {
-      throw std::invalid_argument("account: retrieval_tasks[" + std::to_string(i) + "].id \"" +
-                                  id->get<std::string>() + "\" is used twice");
-    }
-  }
-  for (json& task : tasks) {
-    const auto id = task.find("id");
-    if (id != task.end() && id->is_string() && !id->get_ref<const std::string&>().empty()) {
-      continue;
-    }
-    std::string fresh;
-    do {
-      fresh = "t" + crypto::random_hex(8);
-    } while (!ids.insert(fresh).second);
-    task["id"] = fresh;
-  }
+  for (const id_list& list : kIdLists) assign_ids(doc, list);
   return doc;
 }
 
+// Every id list is present in a document handed out, empty when never written.
+void add_missing_lists(json& doc) {
+  for (const id_list& list : kIdLists) {
+    if (!doc.contains(list.key)) doc[list.key] = json::array();
+  }
+}
+
 json empty_document() {
-  return json{{"revision", 0}, {kTasks, json::array()}};
+  json doc = {{"revision", 0}};
+  add_missing_lists(doc);
+  return doc;
 }
 
 // The stored text → the document as the owner sees it.
@@ -338,7 +356,7 @@ json open_document(std::string_view text, std::int64_t revision, std::int64_t us
                              " is not a JSON object");
   }
   open_secrets(doc, user_id, box);
-  if (!doc.contains(kTasks)) doc[kTasks] = json::array();
+  add_missing_lists(doc);
   doc["revision"] = revision;
   return doc;
 }

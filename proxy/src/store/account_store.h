@@ -1,7 +1,8 @@
 // The account store on top of store::database (migrations 2 and up): users, sessions,
 // devices, each user's account document with its revision, run history, and the schedule
-// with per-task leases. Secrets inside the account document (task passwords, later tokens)
-// are sealed with crypto::secret_box before they reach the database and opened on read.
+// with per-task leases. Secrets inside the account document (task and SMTP account
+// passwords, later tokens) are sealed with crypto::secret_box before they reach the database
+// and opened on read.
 //
 // Thread safety: one account_store per thread, each over its own database connection
 // (SQLite serialises writers; WAL lets readers go on). Times are seconds since 1970 (UTC)
@@ -45,8 +46,9 @@ struct device {
 
 struct account_document {
   std::int64_t revision = 0;
-  // {"revision": N, "retrieval_tasks": [{"id": "...", ...task fields...}], ...} with secrets
-  // in clear (opened). "revision" inside equals `revision`.
+  // {"revision": N, "retrieval_tasks": [{"id": "...", ...task fields...}],
+  //  "smtp_accounts": [{"id": "...", ...account fields...}], ...} with secrets in clear
+  // (opened). "revision" inside equals `revision`; both lists are always present.
   nlohmann::json document;
 };
 
@@ -102,11 +104,13 @@ class account_store {
   std::vector<device> devices(std::int64_t user_id);
 
   // The account document. load_account returns revision 0 and an empty document
-  // {"revision":0,"retrieval_tasks":[]} for a user who never saved one.
+  // {"revision":0,"retrieval_tasks":[],"smtp_accounts":[]} for a user who never saved one.
   account_document load_account(std::int64_t user_id);
-  // Writes `document` if `expected_revision` is the current one: tasks without "id" get a
-  // fresh one; a task whose "password" is absent keeps the stored password of the task with
-  // the same id; secrets are sealed. Returns the stored document (new revision), or, when
+  // Writes `document` if `expected_revision` is the current one: tasks and SMTP accounts
+  // without "id" get a fresh one ("t…", "s…"); one whose "password" is absent (or null)
+  // keeps the stored password of the element with the same id in the same list; secrets are
+  // sealed. Throws std::invalid_argument when a list is not a list of objects or an id is
+  // used twice in one list. Returns the stored document (new revision), or, when
   // the revision is stale, nullopt and `current` holds the current document.
   std::optional<account_document> save_account(std::int64_t user_id, std::int64_t expected_revision,
                                                const nlohmann::json& document,

@@ -93,6 +93,12 @@ class api_test : public ::testing::Test {
             {"password", "mail secret"}};
   }
 
+  static json valid_smtp_account() {
+    return {{"display_name", "Alice Example"}, {"server", "smtp.example.com"}, {"port", 587},
+            {"encryption", "starttls"},        {"email", "alice@example.com"}, {"auth", true},
+            {"password", "smtp secret"}};
+  }
+
   http_response put_account(const json& document, std::optional<std::string> if_match) {
     http_request r = authed("PUT", "/api/account", document.dump());
     if (if_match) r.headers.push_back({"If-Match", *if_match});
@@ -389,6 +395,113 @@ TEST_F(api_test, saved_task_may_leave_out_its_password_but_a_new_one_may_not) {
   const http_response refused = put_account({{"retrieval_tasks", json::array({fresh})}}, "2");
   ASSERT_EQ(refused.status, 400);
   EXPECT_EQ(body_of(refused)["errors"][0]["field"], "retrieval_tasks[0].password");
+}
+
+TEST_F(api_test, smtp_accounts_are_saved_normalised_with_ids_and_listed) {
+  sign_in_alice();
+  json minimal = {
+      {"server", "smtp.example.org"}, {"email", "alice@example.org"}, {"password", "other secret"}};
+  const http_response r =
+      put_account({{"retrieval_tasks", json::array()},
+                   {"smtp_accounts", json::array({valid_smtp_account(), minimal})}},
+                  "0");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json accounts = body_of(r)["smtp_accounts"];
+  ASSERT_EQ(accounts.size(), 2u);
+  EXPECT_EQ(accounts[0]["server"], "smtp.example.com");
+  EXPECT_EQ(accounts[0]["encryption"], "starttls");
+  EXPECT_EQ(accounts[0]["password"], "smtp secret");
+  EXPECT_EQ(accounts[0]["id"].get<std::string>().substr(0, 1), "s");
+  EXPECT_NE(accounts[0]["id"], accounts[1]["id"]);
+  // Defaults filled in by the model: port 25, no encryption, authentication on.
+  EXPECT_EQ(accounts[1]["port"], 25);
+  EXPECT_EQ(accounts[1]["encryption"], "none");
+  EXPECT_EQ(accounts[1]["auth"], true);
+  EXPECT_EQ(body_of(api_->handle(authed("GET", "/api/account")))["smtp_accounts"], accounts);
+
+  // A client that does not know the list yet saves without it: the list is emptied, as any
+  // list left out of a whole-document write would be (the document is replaced, not merged).
+  const http_response old_client = put_account({{"retrieval_tasks", json::array()}}, "1");
+  ASSERT_EQ(old_client.status, 200) << old_client.body;
+  EXPECT_EQ(body_of(old_client)["smtp_accounts"], json::array());
+}
+
+TEST_F(api_test, invalid_smtp_account_is_400_naming_the_field) {
+  sign_in_alice();
+  const auto first_field = [&](const json& account) {
+    const http_response r = put_account(
+        {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({account})}}, "0");
+    EXPECT_EQ(r.status, 400) << account;
+    const json body = body_of(r);
+    EXPECT_EQ(body["code"], "invalid");
+    return body["errors"].empty() ? std::string() : body["errors"][0]["field"].get<std::string>();
+  };
+  json bad = valid_smtp_account();
+  bad["port"] = 70000;
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].port");
+  bad["port"] = 0;
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].port");
+  bad = valid_smtp_account();
+  bad["email"] = "not an address";
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].email");
+  bad = valid_smtp_account();
+  bad["encryption"] = "tls";
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].encryption");
+  bad = valid_smtp_account();
+  bad.erase("server");
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].server");
+  bad = valid_smtp_account();
+  bad.erase("password");  // a new account with authentication needs one
+  EXPECT_EQ(first_field(bad), "smtp_accounts[0].password");
+  EXPECT_EQ(first_field(json::array()), "smtp_accounts[0]");
+
+  // The second element is named by its index; a valid first one does not hide it.
+  json second = valid_smtp_account();
+  second["auth"] = "yes";
+  const http_response r =
+      put_account({{"retrieval_tasks", json::array()},
+                   {"smtp_accounts", json::array({valid_smtp_account(), second})}},
+                  "0");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(body_of(r)["errors"][0]["field"], "smtp_accounts[1].auth");
+
+  const http_response not_a_list =
+      put_account({{"retrieval_tasks", json::array()}, {"smtp_accounts", "none"}}, "0");
+  ASSERT_EQ(not_a_list.status, 400);
+  EXPECT_EQ(body_of(not_a_list)["errors"][0]["field"], "smtp_accounts");
+  EXPECT_EQ(fixture_.store.load_account(fixture_.alice_id).revision, 0);
+
+  // Without authentication no password is needed.
+  json open_relay = valid_smtp_account();
+  open_relay.erase("password");
+  open_relay["auth"] = false;
+  const http_response ok = put_account(
+      {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({open_relay})}}, "0");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST_F(api_test, saved_smtp_account_may_leave_out_its_password_but_a_new_one_may_not) {
+  sign_in_alice();
+  const json saved = body_of(put_account(
+      {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({valid_smtp_account()})}},
+      "0"));
+  json account = saved["smtp_accounts"][0];
+  account.erase("password");
+  account["port"] = 465;
+  account["encryption"] = "ssl";
+  const http_response r = put_account(
+      {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({account})}}, "1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["password"], "smtp secret");
+  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["port"], 465);
+  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["id"], account["id"]);
+
+  json fresh = valid_smtp_account();
+  fresh.erase("password");
+  const http_response refused = put_account(
+      {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({fresh})}}, "2");
+  ASSERT_EQ(refused.status, 400);
+  EXPECT_EQ(body_of(refused)["errors"][0]["field"], "smtp_accounts[0].password");
 }
 
 // ---- Tasks ----------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ TEST_F(account_store_test, first_load_is_revision_0_with_no_tasks) {
   const std::int64_t uid = store_.add_user("alice", "pw");
   const account_document doc = store_.load_account(uid);
   EXPECT_EQ(doc.revision, 0);
-  EXPECT_EQ(doc.document, json::parse(R"({"revision":0,"retrieval_tasks":[]})"));
+  EXPECT_EQ(doc.document, json::parse(R"({"revision":0,"retrieval_tasks":[],"smtp_accounts":[]})"));
 }
 
 TEST_F(account_store_test, save_assigns_ids_and_revisions_and_refuses_a_stale_write) {
@@ -375,6 +375,133 @@ TEST_F(account_store_test, malformed_document_is_refused_and_nothing_changes) {
   for (const json& bad :
        {json::array(), json{{"retrieval_tasks", "nope"}}, json{{"retrieval_tasks", {1}}},
         json{{"retrieval_tasks", {dup_a, dup_a}}}, json{{"retrieval_tasks", {bad_secret}}}}) {
+    EXPECT_THROW(store_.save_account(uid, 0, bad, nullptr), std::invalid_argument) << bad;
+  }
+  EXPECT_EQ(store_.load_account(uid).revision, 0);
+}
+
+// ---- SMTP accounts in the account document ---------------------------------------------------
+
+json smtp_account(std::string_view server) {
+  return json{
+      {"display_name", "Jane Doe"},  {"server", server}, {"port", 587}, {"encryption", "starttls"},
+      {"email", "jdoe@example.com"}, {"auth", true}};
+}
+
+TEST_F(account_store_test, smtp_accounts_get_ids_of_their_own_beside_the_tasks) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json mine = smtp_account("b.example.org");
+  mine["id"] = "s-mine";
+  // The same id in the other list is no clash: ids are per list.
+  json task_with_same_id = task("pop.example.org");
+  task_with_same_id["id"] = "s-mine";
+  const json doc = {{"retrieval_tasks", {task_with_same_id}},
+                    {"smtp_accounts", {smtp_account("a.example.org"), mine}}};
+  const auto saved = store_.save_account(uid, 0, doc, nullptr);
+  ASSERT_TRUE(saved);
+  const json& accounts = saved->document["smtp_accounts"];
+  ASSERT_EQ(accounts.size(), 2u);
+  EXPECT_TRUE(std::regex_match(accounts[0]["id"].get<std::string>(), std::regex("s[0-9a-f]{16}")))
+      << accounts[0]["id"];
+  EXPECT_EQ(accounts[1]["id"], "s-mine");
+  EXPECT_EQ(accounts[0]["server"], "a.example.org");
+  EXPECT_EQ(saved->document["retrieval_tasks"][0]["id"], "s-mine");
+  EXPECT_EQ(store_.load_account(uid).document, saved->document);
+
+  // Saving the returned document again keeps every id.
+  const auto again = store_.save_account(uid, 1, saved->document, nullptr);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->document["smtp_accounts"][0]["id"], accounts[0]["id"]);
+
+  // A document without the list (an older client) stores an empty one.
+  const auto without =
+      store_.save_account(uid, 2, json{{"retrieval_tasks", json::array()}}, nullptr);
+  ASSERT_TRUE(without);
+  EXPECT_EQ(without->document["smtp_accounts"], json::array());
+}
+
+TEST_F(account_store_test, smtp_account_saved_without_a_password_keeps_the_stored_one) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json with = smtp_account("smtp.example.org");
+  with["id"] = "s1";
+  with["password"] = "smtp first secret";
+  // A task with the same id and its own password: the lists never mix their secrets.
+  json t = task("pop.example.org");
+  t["id"] = "s1";
+  t["password"] = "task secret";
+  ASSERT_TRUE(store_.save_account(uid, 0, json{{"retrieval_tasks", {t}}, {"smtp_accounts", {with}}},
+                                  nullptr));
+
+  json without = smtp_account("smtp.example.org");
+  without["id"] = "s1";
+  without["port"] = 465;
+  json t_without = task("pop.example.org");
+  t_without["id"] = "s1";
+  const auto kept = store_.save_account(
+      uid, 1, json{{"retrieval_tasks", {t_without}}, {"smtp_accounts", {without}}}, nullptr);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->document["smtp_accounts"][0]["password"], "smtp first secret");
+  EXPECT_EQ(kept->document["smtp_accounts"][0]["port"], 465);
+  EXPECT_EQ(kept->document["retrieval_tasks"][0]["password"], "task secret");
+
+  without["password"] = nullptr;
+  ASSERT_TRUE(store_.save_account(uid, 2, json{{"smtp_accounts", {without}}}, nullptr));
+  EXPECT_EQ(store_.load_account(uid).document["smtp_accounts"][0]["password"], "smtp first secret");
+
+  with["password"] = "smtp second secret";
+  ASSERT_TRUE(store_.save_account(uid, 3, json{{"smtp_accounts", {with}}}, nullptr));
+  EXPECT_EQ(store_.load_account(uid).document["smtp_accounts"][0]["password"],
+            "smtp second secret");
+
+  // A new account (another id) never inherits another's password.
+  const auto added = store_.save_account(
+      uid, 4, json{{"smtp_accounts", {with, smtp_account("smtp.example.org")}}}, nullptr);
+  ASSERT_TRUE(added);
+  EXPECT_FALSE(added->document["smtp_accounts"][1].contains("password"));
+}
+
+TEST_F(account_store_test, smtp_password_is_sealed_in_the_database_files) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json a = smtp_account("smtp.distinct-host.example");
+  a["password"] = "Osprey-Walnut-3141-smtp";
+  const auto saved = store_.save_account(uid, 0, json{{"smtp_accounts", {a}}}, nullptr);
+  ASSERT_TRUE(saved);
+  const std::string id = saved->document["smtp_accounts"][0]["id"];
+  EXPECT_EQ(saved->document["smtp_accounts"][0]["password"], "Osprey-Walnut-3141-smtp");
+
+  auto expect_sealed = [&](const std::string& when) {
+    const std::string bytes = all_database_bytes();
+    EXPECT_NE(bytes.find("smtp.distinct-host.example"), std::string::npos)
+        << when << ": the document is not in these files at all?";
+    EXPECT_EQ(bytes.find("Osprey-Walnut-3141-smtp"), std::string::npos) << when;
+  };
+  expect_sealed("before the checkpoint");
+  const json raw = read_raw_document(uid);
+  const std::string sealed = raw["smtp_accounts"][0]["password"];
+  EXPECT_TRUE(crypto::secret_box::is_sealed(sealed));
+  // Sealed for its place: the account's id in smtp_accounts, not a task's.
+  EXPECT_EQ(box_.open(sealed, "user:" + std::to_string(uid) + "/smtp_accounts/" + id + "/password"),
+            "Osprey-Walnut-3141-smtp");
+  EXPECT_FALSE(
+      box_.open(sealed, "user:" + std::to_string(uid) + "/retrieval_tasks/" + id + "/password"));
+  checkpoint();
+  expect_sealed("after the checkpoint");
+  db_.reset();
+  expect_sealed("after closing");
+}
+
+TEST_F(account_store_test, malformed_smtp_account_list_is_refused_and_nothing_changes) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json dup = smtp_account("a");
+  dup["id"] = "same";
+  json bad_secret = smtp_account("a");
+  bad_secret["password"] = 1234;
+  json bad_id = smtp_account("a");
+  bad_id["id"] = 7;
+  for (const json& bad :
+       {json{{"smtp_accounts", "nope"}}, json{{"smtp_accounts", {1}}},
+        json{{"smtp_accounts", {dup, dup}}}, json{{"smtp_accounts", {bad_secret}}},
+        json{{"smtp_accounts", {bad_id}}}}) {
     EXPECT_THROW(store_.save_account(uid, 0, bad, nullptr), std::invalid_argument) << bad;
   }
   EXPECT_EQ(store_.load_account(uid).revision, 0);
