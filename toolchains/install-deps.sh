@@ -12,7 +12,7 @@ packages=(
   libgtest-dev googletest
   clang-14 libclang-rt-14-dev clang-format-14
   emscripten nodejs
-  dovecot-core dovecot-imapd dovecot-pop3d
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond postfix
   chromium fonts-liberation fonts-dejavu-core
 )
 if [[ "${1:-}" == "--bench" ]]; then
@@ -29,6 +29,10 @@ if ((${#missing[@]})); then
     exit 1
   fi
   apt-get update -q
+  # Postfix (for smtp-sink and the tests' private instances) asks for a mailer type unless
+  # told; "No configuration" leaves /etc/postfix/main.cf absent, so the system instance
+  # cannot start even where services are allowed to.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   # Package installs must not start the system's own mail servers.
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
