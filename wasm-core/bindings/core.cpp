@@ -16,6 +16,7 @@
 #include "bindings/js_interop.h"
 #include "bindings/message_view_binding.h"
 #include "bindings/retrieval_job_binding.h"
+#include "bindings/smtp_bindings.h"
 #include "jobs/retrieval_job.h"
 #include "model/retrieval_task.h"
 
@@ -146,6 +147,9 @@ val create_retrieval_job(const val& task_text, const val& task_key, const val& s
       return result;
     }
     options.check_only = check_only.isTrue();
+    // Each commit is one HTTP round trip and one sync on the proxy, during which the job
+    // reads nothing: the page commits in the largest batches the batch API takes.
+    options.batch_messages = 1000;
     auto job = std::make_unique<retrieval_job_binding>(
         jobs::retrieval_job::create(*checked.task, std::move(options), state));
     val result = val::object();
@@ -175,6 +179,10 @@ EMSCRIPTEN_BINDINGS(junction_core) {
   em::function("validateTask", &validate_task);
   em::function("createRetrievalJob", &create_retrieval_job);
   em::function("viewMessage", &view_message);
+  em::function("defaultSmtpPort", &default_smtp_port);
+  em::function("validateSmtpAccount", &validate_smtp_account);
+  em::function("composeMessage", &compose_message);
+  em::function("createSendJob", &create_send_job);
   em::class_<retrieval_job_binding>("RetrievalJob")
       .function("next", &retrieval_job_binding::next)
       .function("onConnected", &retrieval_job_binding::on_connected)
@@ -182,8 +190,17 @@ EMSCRIPTEN_BINDINGS(junction_core) {
       .function("onData", &retrieval_job_binding::on_data)
       .function("onEof", &retrieval_job_binding::on_eof)
       .function("onFailure", &retrieval_job_binding::on_failure)
-      .function("onCommitted", &retrieval_job_binding::on_committed)
-      .function("onStateSaved", &retrieval_job_binding::on_state_saved)
+      .function("onCommitted", &retrieval_on_committed)
+      .function("onStateSaved", &retrieval_on_state_saved)
       .function("cancel", &retrieval_job_binding::cancel)
-      .function("summary", &retrieval_job_binding::summary);
+      .function("summary", &retrieval_summary);
+  em::class_<send_job_binding>("SendJob")
+      .function("next", &send_job_binding::next)
+      .function("onConnected", &send_job_binding::on_connected)
+      .function("onTlsStarted", &send_job_binding::on_tls_started)
+      .function("onData", &send_job_binding::on_data)
+      .function("onEof", &send_job_binding::on_eof)
+      .function("onFailure", &send_job_binding::on_failure)
+      .function("cancel", &send_job_binding::cancel)
+      .function("summary", &send_summary);
 }

@@ -1,44 +1,19 @@
-// RetrievalJob as JS sees it (documented in wasm-core/bindings/README.md): a retrieval_job whose
-// effects come out as plain objects and whose answers go in as JS values. Nothing thrown
-// inside ever reaches JS: a C++ exception marks the run failed with an internal error, which
-// next() and summary() then report like any other failure.
+// RetrievalJob as JS sees it (documented in wasm-core/bindings/README.md): the calls every
+// job has (effect_interop.h) plus the retrieval's own answers and summary.
 #pragma once
-
-#include <memory>
-#include <string>
 
 #include <emscripten/val.h>
 
+#include "bindings/effect_interop.h"
 #include "jobs/retrieval_job.h"
 
 namespace junction::bindings {
 
-class retrieval_job_binding {
- public:
-  explicit retrieval_job_binding(std::unique_ptr<jobs::retrieval_job> job);
+using retrieval_job_binding = job_binding<jobs::retrieval_job>;
 
-  // {kind, host, port, tls, bytes, state, delivery, folder, key, flags, internalDate, done,
-  // total}: every field is present on every effect, so each object has the same shape.
-  emscripten::val next();
-  void on_connected();
-  void on_tls_started();
-  void on_data(const emscripten::val& bytes);
-  void on_eof();
-  void on_failure(const emscripten::val& kind, const emscripten::val& message);
-  // [{delivery, status: "stored"|"already_had"|"failed", error}]
-  void on_committed(const emscripten::val& results);
-  void on_state_saved();
-  void cancel();
-  emscripten::val summary() const;
-
- private:
-  template <class Call>
-  void guarded(const char* what, Call&& call);
-  void break_run(std::string message);
-
-  std::unique_ptr<jobs::retrieval_job> job_;
-  std::string input_;   // on_data's bytes, reused so steady-state reads do not allocate
-  std::string broken_;  // why the run stopped on an internal error; empty while healthy
-};
+// [{delivery, status: "stored"|"already_had"|"failed", error}]
+void retrieval_on_committed(retrieval_job_binding& self, const emscripten::val& results);
+void retrieval_on_state_saved(retrieval_job_binding& self);
+emscripten::val retrieval_summary(const retrieval_job_binding& self);
 
 }  // namespace junction::bindings

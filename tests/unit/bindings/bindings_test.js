@@ -337,6 +337,182 @@ test('viewMessage reads a multipart message', (core) => {
   assert.ok(notBytes.error.length > 0);
 });
 
+// A scripted SMTP server for the send job: answers each command line, records what came.
+class SmtpPeer {
+  constructor({auth = true, refuse = []} = {}) {
+    this.auth = auth;
+    this.refuse = new Set(refuse);
+    this.commands = [];
+    this.messages = [];
+    this.pending = [Buffer.from('220 peer.test ESMTP ready\r\n')];
+    this.buffer = Buffer.alloc(0);
+    this.inData = false;
+    this.data = [];
+    this.closed = false;
+  }
+
+  receive(bytes) {
+    this.buffer = Buffer.concat([this.buffer, Buffer.from(bytes)]);
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n');
+      if (end < 0) return;
+      const line = this.buffer.subarray(0, end).toString('latin1');
+      this.buffer = this.buffer.subarray(end + 2);
+      if (this.inData) {
+        if (line === '.') {
+          this.inData = false;
+          this.messages.push(this.data.join('\r\n') + '\r\n');
+          this.data = [];
+          this.reply('250 2.0.0 queued');
+        } else {
+          this.data.push(line.startsWith('.') ? line.slice(1) : line);
+        }
+        continue;
+      }
+      this.commands.push(line);
+      const verb = line.split(' ')[0].toUpperCase();
+      if (verb === 'EHLO') {
+        this.reply('250-peer.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n' +
+                   (this.auth ? '250-AUTH PLAIN LOGIN\r\n' : '') + '250 ENHANCEDSTATUSCODES');
+      } else if (verb === 'AUTH') {
+        const plain = Buffer.from(line.split(' ')[2] || '', 'base64').toString('latin1');
+        this.reply(plain === '\0jane@example.com\0secret' ? '235 2.7.0 ok' : '535 5.7.8 no');
+      } else if (verb === 'MAIL') {
+        this.reply('250 2.1.0 ok');
+      } else if (verb === 'RCPT') {
+        const address = /<([^>]*)>/.exec(line)[1];
+        this.reply(this.refuse.has(address) ? '550 5.1.1 no such user' : '250 2.1.5 ok');
+      } else if (verb === 'DATA') {
+        this.inData = true;
+        this.reply('354 go ahead');
+      } else if (verb === 'QUIT') {
+        this.reply('221 2.0.0 bye');
+        this.closed = true;
+      } else {
+        this.reply('502 5.5.2 what?');
+      }
+    }
+  }
+
+  reply(text) {
+    this.pending.push(Buffer.from(text + '\r\n'));
+  }
+
+  take() {
+    const out = Buffer.concat(this.pending);
+    this.pending = [];
+    return out;
+  }
+}
+
+// Drives a SendJob against the peer; returns the summary.
+function driveSend(job, peer) {
+  for (let steps = 0; steps < 100000; ++steps) {
+    const e = job.next();
+    switch (e.kind) {
+      case 'connect': job.onConnected(); break;
+      case 'send': peer.receive(e.bytes); break;
+      case 'receive': {
+        const bytes = peer.take();
+        if (bytes.length) job.onData(new Uint8Array(bytes));
+        else job.onEof();
+        break;
+      }
+      case 'start_tls': job.onFailure('tls', 'no TLS in this test'); break;
+      case 'progress': case 'close': break;
+      case 'done': case 'failed': return job.summary();
+      default: throw new Error(`unexpected effect ${e.kind}`);
+    }
+  }
+  throw new Error('the send job did not end');
+}
+
+const ACCOUNT = {display_name: 'Jane Doe', server: 'smtp.example.com', port: 25,
+                 encryption: 'none', email: 'jane@example.com', auth: true,
+                 password: 'secret'};
+
+test('SMTP: defaultSmtpPort and validateSmtpAccount', (core) => {
+  assert.equal(core.defaultSmtpPort('none'), 25);
+  assert.equal(core.defaultSmtpPort('starttls'), 587);
+  assert.equal(core.defaultSmtpPort('ssl'), 465);
+  assert.equal(core.defaultSmtpPort('bogus'), 0);
+  const good = core.validateSmtpAccount(JSON.stringify({server: 'smtp.example.com',
+                                                        email: 'jane@example.com', password: 'x'}));
+  assert.equal(good.ok, true, JSON.stringify(good.errors));
+  const normal = JSON.parse(good.account);
+  assert.equal(normal.port, 25);
+  assert.equal(normal.encryption, 'none');
+  assert.equal(normal.auth, true);
+  const bad = core.validateSmtpAccount(JSON.stringify({server: '', port: 70000, email: 'nope'}));
+  assert.equal(bad.ok, false);
+  const fields = bad.errors.map((e) => e.field);
+  assert.ok(fields.includes('port'), JSON.stringify(bad.errors));
+  const notJson = core.validateSmtpAccount('{');
+  assert.equal(notJson.ok, false);
+});
+
+test('SMTP: composeMessage, then a SendJob delivers it; a refused recipient does not sink the others',
+     (core) => {
+  const attachment = new Uint8Array([0, 1, 2, 255]);
+  const composed = core.composeMessage(JSON.stringify({
+    from: {name: 'Jane Doe', email: 'jane@example.com'},
+    to: [{name: '', email: 'a@example.org'}, {name: '', email: 'gone@example.org'}],
+    bcc: [{name: '', email: 'hidden@example.org'}],
+    subject: 'Caf\u00e9', text: 'Hello\n.\nBye', date: 1700000000, unique: 'abc123',
+  }), [{filename: 'x.bin', content_type: 'application/octet-stream', data: attachment}]);
+  assert.equal(composed.ok, true, composed.error);
+  assert.ok(composed.message instanceof Uint8Array);
+  assert.equal(composed.message_id, '<abc123@example.com>');
+  assert.deepEqual(composed.recipients, ['a@example.org', 'gone@example.org', 'hidden@example.org']);
+  const text = Buffer.from(composed.message).toString('latin1');
+  assert.ok(!/^Bcc:/mi.test(text), 'no Bcc header');
+  assert.match(text, /^Subject: =\?utf-8\?/mi);
+
+  const peer = new SmtpPeer({refuse: ['gone@example.org']});
+  const created = core.createSendJob(JSON.stringify(ACCOUNT), [{
+    envelope_from: 'jane@example.com', recipients: composed.recipients, data: composed.message,
+    needs_smtputf8: false, eight_bit: false,
+  }], false);
+  assert.equal(created.ok, true, JSON.stringify(created.errors));
+  const summary = driveSend(created.job, peer);
+  created.job.delete();
+  assert.equal(summary.ok, true, summary.message);
+  assert.equal(summary.messages.length, 1);
+  const m = summary.messages[0];
+  assert.equal(m.accepted, true);
+  assert.deepEqual(m.recipients.map((r) => [r.address, r.accepted, r.code]),
+                   [['a@example.org', true, 250], ['gone@example.org', false, 550],
+                    ['hidden@example.org', true, 250]]);
+  assert.equal(m.recipients[1].enhanced_code, '5.1.1');
+  assert.equal(peer.messages.length, 1);
+  assert.equal(peer.messages[0], text, 'the server received exactly the composed message');
+  assert.ok(peer.commands.some((c) => c.startsWith('AUTH PLAIN')));
+});
+
+test('SMTP: a wrong password fails with login; check-only sends no MAIL', (core) => {
+  const wrong = core.createSendJob(JSON.stringify({...ACCOUNT, password: 'nope'}), [], true);
+  assert.equal(wrong.ok, true);
+  const peer = new SmtpPeer();
+  const s = driveSend(wrong.job, peer);
+  wrong.job.delete();
+  assert.equal(s.ok, false);
+  assert.equal(s.failure, 'login');
+
+  const check = core.createSendJob(JSON.stringify(ACCOUNT), [], true);
+  const peer2 = new SmtpPeer();
+  const ok = driveSend(check.job, peer2);
+  check.job.delete();
+  assert.equal(ok.ok, true, ok.message);
+  assert.ok(!peer2.commands.some((c) => c.startsWith('MAIL')), 'no MAIL in a check');
+  assert.ok(peer2.commands.includes('QUIT'));
+
+  const bad = core.createSendJob('{"server": ""}', [], true);
+  assert.equal(bad.ok, false);
+  assert.equal(bad.job, null);
+  const notBytes = core.createSendJob(JSON.stringify(ACCOUNT), [{recipients: ['a@b.c'], data: 'text'}], false);
+  assert.equal(notBytes.ok, false);
+});
+
 (async () => {
   const JunctionCore = require(require('node:path').resolve(jsPath));
   const core = await JunctionCore({wasmBinary: fs.readFileSync(wasmPath)});
