@@ -640,6 +640,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
       fail("upstream_closed", "the connection to " + display_target() + " broke: " + ec.message());
       return;
     }
+    if (tls_) n = fill_from_tls(n);
     down_bytes_ += n;
     last_activity_ = steady::now();
     down_state_ = reader::sending;
@@ -647,6 +648,29 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     ws_writing_ = true;
     ws_.async_write(asio::buffer(down_buf_.data(), n),
                     [self = shared()](error_code e, std::size_t) { self->on_ws_write_data(e); });
+  }
+
+  // An asynchronous TLS read ends after one TLS record (at most 16 KiB): without this, every
+  // record would become its own WebSocket frame, and the page would handle several times as
+  // many frames as over a plain connection. Adds, without waiting, what OpenSSL has already
+  // decrypted and what the socket already holds, up to the read chunk. Returns the bytes now
+  // in down_buf_. A read that would block (half a record arrived) keeps the partial record
+  // inside the TLS engine for the next read; any other error is left for the next
+  // asynchronous read to report.
+  std::size_t fill_from_tls(std::size_t n) {
+    const std::size_t chunk = down_buf_.size();
+    error_code e;
+    socket_.non_blocking(true, e);
+    if (e) return n;
+    while (n < chunk) {
+      const bool decrypted = SSL_pending(tls_->native_handle()) > 0;
+      const std::size_t waiting = socket_.available(e);
+      if (e || (!decrypted && waiting == 0)) break;
+      const std::size_t m = tls_->read_some(asio::buffer(down_buf_.data() + n, chunk - n), e);
+      n += m;
+      if (e || m == 0) break;
+    }
+    return n;
   }
 
   void on_ws_write_data(error_code ec) {
