@@ -6,7 +6,8 @@
 import { call, errorText, isOnline, onReachability, encodeSegment } from './api.js';
 import { loadCore } from './core.js';
 import * as db from './db.js';
-import { retrieveNow, testConnection } from './retrieval.js';
+import * as outbox from './outbox.js';
+import { retrieveNow, runJob, testConnection } from './retrieval.js';
 import * as sync from './sync.js';
 
 // Every element with an id, also while it is detached (see present()).
@@ -25,7 +26,7 @@ function present(node, wanted) {
   if (wanted && !node.isConnected && mark.isConnected) mark.replaceWith(node);
   if (!wanted && node.isConnected) node.replaceWith(mark);
 }
-const SECTIONS = ['loading', 'signin', 'change-password', 'connectivity', 'mailbox'];
+const SECTIONS = ['loading', 'signin', 'change-password', 'connectivity', 'mailbox', 'compose'];
 const OFFLINE_RETRY_MS = 3000;
 
 let session = null;  // {user, user_id, device_id}
@@ -41,11 +42,12 @@ function show(id) {
   for (const s of SECTIONS) $(s).hidden = s !== id;
   present($('signin'), id === 'signin');
   present($('change-password'), id === 'change-password');
-  const inApp = id === 'connectivity' || id === 'mailbox';
+  const inApp = id === 'connectivity' || id === 'mailbox' || id === 'compose';
   $('main-nav').hidden = !inApp;
   $('signout').hidden = !inApp;
   $('signed-in-as').hidden = !inApp;
-  for (const [link, section] of [['nav-connectivity', 'connectivity'], ['nav-mailbox', 'mailbox']]) {
+  for (const [link, section] of [['nav-connectivity', 'connectivity'], ['nav-mailbox', 'mailbox'],
+    ['nav-compose', 'compose']]) {
     if (id === section) $(link).setAttribute('aria-current', 'page');
     else $(link).removeAttribute('aria-current');
   }
@@ -112,6 +114,7 @@ onReachability(async (online) => {
       const outcome = await sync.refresh();
       if (outcome === 'unauthenticated') return signedOut();
       startEvents();
+      outbox.kick(getCore);
       route();
     }
   } else {
@@ -181,6 +184,7 @@ async function signedIn(info) {
   const outcome = await sync.refresh();
   if (outcome === 'unauthenticated') return signedOut();
   startEvents();
+  outbox.kick(getCore);
   if (!location.hash || location.hash === '#' || location.hash === '#/') {
     location.hash = '#/settings/connectivity';
   }
@@ -243,6 +247,9 @@ function route() {
   if (hash.startsWith('#/mailbox')) {
     show('mailbox');
     renderMailbox();
+  } else if (hash.startsWith('#/compose')) {
+    show('compose');
+    renderCompose();
   } else {
     show('connectivity');
     renderConnectivity();
@@ -306,6 +313,7 @@ function renderConnectivity() {
     showStatus(task.id);
   }
   for (const id of tasks.map((t) => t.id)) refreshStatus(id);
+  renderSmtpAccounts();
 }
 
 async function showStatus(id) {
@@ -404,21 +412,23 @@ const FIELD_INPUTS = {
   'folder_transfer.parent': 'f-parent',
 };
 
-function clearFieldErrors() {
-  for (const node of document.querySelectorAll('#task-form .field-error')) node.remove();
-  for (const node of document.querySelectorAll('#task-form [aria-invalid]')) {
+const FORM_ERRORS = { 'task-form': 'form-error', 'smtp-form': 'smtp-form-error' };
+
+function clearFieldErrors(form = 'task-form') {
+  for (const node of document.querySelectorAll(`#${form} .field-error`)) node.remove();
+  for (const node of document.querySelectorAll(`#${form} [aria-invalid]`)) {
     node.removeAttribute('aria-invalid');
     node.removeAttribute('aria-describedby');
   }
-  $('form-error').textContent = '';
+  $(FORM_ERRORS[form]).textContent = '';
 }
 
-function showFieldErrors(errors) {
-  clearFieldErrors();
+function showFieldErrors(errors, form = 'task-form', inputs = FIELD_INPUTS) {
+  clearFieldErrors(form);
   const general = [];
   for (const e of errors) {
     const field = String(e.field || '').replace(/^retrieval_tasks\[\d+\]\.?/, '');
-    const input = $(FIELD_INPUTS[field] || '');
+    const input = $(inputs[field] || '');
     if (!input || input.closest('.field').hidden) {
       general.push(field ? `${field}: ${e.message}` : e.message);
       continue;
@@ -430,8 +440,8 @@ function showFieldErrors(errors) {
     input.setAttribute('aria-describedby', id);
     input.closest('.field').append(note);
   }
-  $('form-error').textContent = general.join('; ');
-  const first = document.querySelector('#task-form [aria-invalid="true"]');
+  $(FORM_ERRORS[form]).textContent = general.join('; ');
+  const first = document.querySelector(`#${form} [aria-invalid="true"]`);
   if (first) first.focus();
 }
 
@@ -626,20 +636,385 @@ $('task-form').addEventListener('submit', async (event) => {
 
 // ---------------------------------------------------------------- delete
 
-function confirmDelete(id, label) {
+// Asks before deleting; runs `remove` only when the person confirms.
+function confirmDialog(question, detail, remove) {
   const dialog = $('delete-dialog');
-  $('delete-detail').textContent = `${label}. Messages already retrieved stay in the mailbox.`;
+  $('delete-question').textContent = question;
+  $('delete-detail').textContent = detail;
   dialog.returnValue = '';
   dialog.onclose = async () => {
-    if (dialog.returnValue !== 'delete') return;
-    await sync.edit((doc) => {
-      doc.retrieval_tasks = (doc.retrieval_tasks || []).filter((t) => t.id !== id);
-    });
-    await db.remove('kv', `status:${id}`);
-    await db.remove('state', id);
-    renderConnectivity();
+    if (dialog.returnValue === 'delete') await remove();
   };
   dialog.showModal();
+}
+
+function confirmDelete(id, label) {
+  confirmDialog('Delete this retrieval task?',
+    `${label}. Messages already retrieved stay in the mailbox.`, async () => {
+      await sync.edit((doc) => {
+        doc.retrieval_tasks = (doc.retrieval_tasks || []).filter((t) => t.id !== id);
+      });
+      await db.remove('kv', `status:${id}`);
+      await db.remove('state', id);
+      renderConnectivity();
+    });
+}
+
+// ---------------------------------------------------------------- SMTP Accounts
+
+const ENCRYPTION_NAMES = { none: 'None', starttls: 'STARTTLS', ssl: 'SSL/TLS' };
+let editingSmtp = null;  // {id, isNew, portTouched}
+
+function smtpLabel(a) {
+  return a.display_name ? `${a.display_name} <${a.email}>` : a.email;
+}
+
+function renderSmtpAccounts() {
+  const accounts = sync.document().smtp_accounts || [];
+  $('no-smtp').hidden = accounts.length > 0;
+  $('smtp-table').hidden = accounts.length === 0;
+  $('smtp-accounts').replaceChildren(...accounts.map((a) => el('tr', { 'data-smtp': a.id },
+    el('td', {}, a.display_name || '—'),
+    el('td', {}, a.email),
+    el('td', {}, `${a.server}:${a.port || 25}`),
+    el('td', {}, ENCRYPTION_NAMES[a.encryption || 'none'] || a.encryption),
+    el('td', { class: 'actions' },
+      el('button', { type: 'button', onclick: () => openSmtpForm(a.id) }, 'Edit'),
+      el('button', {
+        type: 'button',
+        onclick: () => confirmDialog('Delete this SMTP account?',
+          `${smtpLabel(a)}. Messages already sent stay in Sent.`, async () => {
+            await sync.edit((doc) => {
+              doc.smtp_accounts = (doc.smtp_accounts || []).filter((x) => x.id !== a.id);
+            });
+            renderConnectivity();
+          }),
+      }, 'Delete')))));
+}
+
+function smtpDefaultPort() {
+  const encryption = $('s-encryption').value;
+  if (core) return core.defaultSmtpPort(encryption);
+  return { none: 25, starttls: 587, ssl: 465 }[encryption] || 25;
+}
+
+function updateSmtpForm() {
+  const auth = $('s-auth').checked;
+  for (const node of document.querySelectorAll('#smtp-form .auth-only')) node.hidden = !auth;
+  $('s-username').placeholder = $('s-email').value || 'the email address';
+  if (editingSmtp && !editingSmtp.portTouched) $('s-port').value = String(smtpDefaultPort());
+}
+
+$('s-encryption').addEventListener('change', updateSmtpForm);
+$('s-auth').addEventListener('change', updateSmtpForm);
+$('s-email').addEventListener('input', updateSmtpForm);
+$('s-port').addEventListener('input', () => {
+  if (editingSmtp) editingSmtp.portTouched = $('s-port').value.trim() !== '';
+});
+
+function openSmtpForm(id) {
+  const a = id ? sync.findSmtpAccount(id) : null;
+  editingSmtp = { id: a ? a.id : null, isNew: !a, portTouched: !!a };
+  present($('smtp-form'), true);
+  clearFieldErrors('smtp-form');
+  $('smtp-test-result').textContent = '';
+  $('smtp-form-title').textContent = a ? 'Edit SMTP Account' : 'New SMTP Account';
+  $('s-name').value = a ? a.display_name || '' : '';
+  $('s-server').value = a ? a.server : '';
+  // A new account proposes implicit TLS (RFC 8314); a stored one shows what it has.
+  $('s-encryption').value = a ? a.encryption || 'none' : 'ssl';
+  $('s-port').value = a ? String(a.port || 25) : '';
+  $('s-email').value = a ? a.email : '';
+  $('s-auth').checked = a ? a.auth !== false : true;
+  $('s-username').value = a && a.username !== a.email ? a.username || '' : '';
+  $('s-password').value = '';
+  $('s-password').placeholder = a ? 'unchanged' : '';
+  updateSmtpForm();
+  $('smtp-form').hidden = false;
+  $('retrieval').hidden = true;
+  $('smtp').hidden = true;
+  $('s-name').focus();
+}
+
+function closeSmtpForm() {
+  editingSmtp = null;
+  $('smtp-form').hidden = true;
+  present($('smtp-form'), false);
+  $('retrieval').hidden = false;
+  $('smtp').hidden = false;
+}
+
+$('new-smtp').addEventListener('click', () => openSmtpForm(null));
+$('cancel-smtp').addEventListener('click', closeSmtpForm);
+
+function smtpFormAccount() {
+  const stored = editingSmtp && editingSmtp.id ? sync.findSmtpAccount(editingSmtp.id) : null;
+  const a = stored ? JSON.parse(JSON.stringify(stored)) : {};
+  a.display_name = $('s-name').value.trim();
+  a.server = $('s-server').value.trim();
+  a.encryption = $('s-encryption').value;
+  const portText = $('s-port').value.trim();
+  a.port = portText === '' ? smtpDefaultPort() :
+    (/^\d+$/.test(portText) ? Number(portText) : portText);
+  a.email = $('s-email').value.trim();
+  a.auth = $('s-auth').checked;
+  a.username = $('s-username').value.trim() || a.email;
+  if ($('s-password').value !== '' || !stored) a.password = $('s-password').value;
+  if (!a.auth && !stored) a.password = '';
+  return a;
+}
+
+const SMTP_FIELDS = {
+  display_name: 's-name', server: 's-server', port: 's-port', encryption: 's-encryption',
+  email: 's-email', auth: 's-auth', username: 's-username', password: 's-password',
+};
+
+async function checkedSmtpAccount() {
+  const a = smtpFormAccount();
+  if (typeof a.port === 'string') {
+    showFieldErrors([{ field: 'port', message: 'must be a number from 1 to 65535' }],
+      'smtp-form', SMTP_FIELDS);
+    return null;
+  }
+  try {
+    if (!core) core = await loadCore();
+  } catch (e) {
+    $('smtp-form-error').textContent = 'The app could not load its engine (junction-core).';
+    return null;
+  }
+  const forCheck = { ...a };
+  if (!('password' in forCheck)) forCheck.password = 'unchanged';
+  delete forCheck.id;
+  const v = core.validateSmtpAccount(JSON.stringify(forCheck));
+  if (!v.ok) {
+    showFieldErrors(v.errors, 'smtp-form', SMTP_FIELDS);
+    return null;
+  }
+  clearFieldErrors('smtp-form');
+  return a;
+}
+
+$('test-smtp').addEventListener('click', async () => {
+  const a = await checkedSmtpAccount();
+  if (!a) return;
+  const result = $('smtp-test-result');
+  if (!('password' in a)) {
+    const stored = await sync.passwordOf(editingSmtp.id, 'smtp_accounts');
+    if (stored === null) {
+      result.className = 'error';
+      result.textContent = 'Connection failed: the stored password could not be read from the ' +
+        'Junction server. Type the password, or try again when online.';
+      return;
+    }
+    a.password = stored;
+  }
+  result.className = '';
+  result.textContent = `Testing the connection to ${a.server}…`;
+  $('test-smtp').disabled = true;
+  try {
+    const created = core.createSendJob(JSON.stringify(a), [], true);
+    if (!created.ok) {
+      result.className = 'error';
+      result.textContent = `Connection failed: ${created.errors.map((e) => e.message).join('; ')}`;
+      return;
+    }
+    let summary;
+    try {
+      summary = await runJob(created.job, { pin: a.pinned_cert_sha256 });
+    } finally {
+      created.job.delete();
+    }
+    result.className = summary.ok ? 'ok' : 'error';
+    result.textContent = summary.ok ?
+      `Connection OK: ${summary.message.replace(/^connection OK:\s*/i, '')}` :
+      `Connection failed: ${summary.message.replace(/[.\s]+$/, '')}${adviceFor(summary.failure)}`;
+  } finally {
+    $('test-smtp').disabled = false;
+  }
+});
+
+$('smtp-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const a = await checkedSmtpAccount();
+  if (!a) return;
+  if (editingSmtp.isNew) a.id = sync.newTaskId().replace(/^t/, 's');
+  const outcome = await sync.edit((doc) => {
+    doc.smtp_accounts = doc.smtp_accounts || [];
+    const at = doc.smtp_accounts.findIndex((x) => x.id === a.id);
+    if (at >= 0) doc.smtp_accounts[at] = a;
+    else doc.smtp_accounts.push(a);
+  });
+  if (outcome === 'invalid') {
+    const st = sync.state();
+    if (Array.isArray(st.error)) {
+      showFieldErrors(st.error.map((e) => ({
+        ...e, field: String(e.field).replace(/^smtp_accounts\[\d+\]\.?/, ''),
+      })), 'smtp-form', SMTP_FIELDS);
+    } else {
+      $('smtp-form-error').textContent = `The server refused the account: ${st.error}`;
+    }
+    await sync.discard();
+    return;
+  }
+  closeSmtpForm();
+  renderConnectivity();
+});
+
+// ---------------------------------------------------------------- Compose and the Outbox
+
+// "Jane <jane@example.com>, bob@example.org" → [{name, email}]. Commas inside quotes or
+// angle brackets do not split.
+function parseAddresses(text) {
+  const parts = [];
+  let current = '';
+  let quoted = false;
+  let angle = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === '<' && !quoted) angle = true;
+    else if (ch === '>' && !quoted) angle = false;
+    if ((ch === ',' || ch === ';') && !quoted && !angle) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  const out = [];
+  for (const part of parts.map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(.*?)\s*<([^<>]+)>$/.exec(part);
+    if (m) out.push({ name: m[1].replace(/^"(.*)"$/, '$1').trim(), email: m[2].trim() });
+    else out.push({ name: '', email: part });
+  }
+  return out;
+}
+
+function renderCompose() {
+  const accounts = sync.document().smtp_accounts || [];
+  const from = $('c-from');
+  const chosen = from.value;
+  from.replaceChildren(...accounts.map((a) => el('option', { value: a.id }, smtpLabel(a))));
+  if (accounts.some((a) => a.id === chosen)) from.value = chosen;
+  $('c-no-account').hidden = accounts.length > 0;
+  $('send').disabled = accounts.length === 0;
+  renderOutbox();
+}
+
+const OUTBOX_STATES = {
+  queued: 'Waiting to be sent',
+  sending: 'Sending…',
+  sent: 'Sent',
+  failed: 'Not sent',
+  interrupted: 'Interrupted',
+};
+
+async function renderOutbox() {
+  const items = await outbox.list();
+  $('outbox-empty').hidden = items.length > 0;
+  $('outbox-table').hidden = items.length === 0;
+  $('outbox').replaceChildren(...items.map((item) => {
+    let status = OUTBOX_STATES[item.state] || item.state;
+    if (item.state === 'sent' && item.result) {
+      const refused = (item.result.recipients || []).filter((r) => !r.accepted);
+      status += refused.length ?
+        ` (refused for ${refused.map((r) => `${r.address}: ${r.code} ${r.text}`).join('; ')})` :
+        ' to every recipient';
+      if (!item.copied) status += '; the copy in Sent is still to be saved';
+    } else if (item.error) {
+      status += `: ${item.error}`;
+    }
+    const actions = el('td', { class: 'actions' });
+    if (item.state === 'failed' || item.state === 'interrupted') {
+      actions.append(el('button', {
+        type: 'button',
+        onclick: async () => {
+          await outbox.retry(item.id);
+          outbox.kick(getCore);
+        },
+      }, 'Send again'));
+    }
+    if (item.state !== 'sending') {
+      actions.append(el('button', { type: 'button', onclick: () => outbox.remove(item.id) },
+        item.state === 'sent' ? 'Remove' : 'Delete'));
+    }
+    return el('tr', { 'data-outbox': item.id, 'data-state': item.state },
+      el('td', {}, item.to), el('td', {}, item.subject || '(no subject)'),
+      el('td', {}, status), actions);
+  }));
+}
+
+outbox.onChange(() => {
+  if (session && !$('compose').hidden) renderOutbox();
+});
+
+function getCore() {
+  if (core) return Promise.resolve(core);
+  return loadCore().then((c) => (core = c));
+}
+
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(new Uint8Array(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsArrayBuffer(file);
+  });
+}
+
+$('compose-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('compose-error').textContent = '';
+  $('send-result').textContent = '';
+  const account = sync.findSmtpAccount($('c-from').value);
+  if (!account) {
+    $('compose-error').textContent = 'Choose the account to send from (From).';
+    return;
+  }
+  const to = parseAddresses($('c-to').value);
+  const cc = parseAddresses($('c-cc').value);
+  const bcc = parseAddresses($('c-bcc').value);
+  if (to.length + cc.length + bcc.length === 0) {
+    $('compose-error').textContent = 'Add at least one recipient (To, Cc or Bcc).';
+    $('c-to').focus();
+    return;
+  }
+  const attachments = [];
+  for (const file of $('c-attach').files) {
+    attachments.push({
+      filename: file.name, content_type: file.type || 'application/octet-stream',
+      data: await readFile(file),
+    });
+  }
+  let item;
+  try {
+    item = await outbox.queue(await getCore(), {
+      account, to, cc, bcc, subject: $('c-subject').value, text: $('c-body').value, attachments,
+    });
+  } catch (e) {
+    $('compose-error').textContent = `The message could not be written: ${e.message || e}`;
+    return;
+  }
+  $('compose-form').reset();
+  renderCompose();
+  $('send-result').textContent = isOnline() ? 'Sending…' :
+    'Offline: the message waits in the Outbox and is sent when the server can be reached.';
+  await outbox.kick(getCore);
+  const done = (await outbox.list()).find((x) => x.id === item.id);
+  if (done) $('send-result').textContent = sendResultText(done);
+});
+
+function sendResultText(item) {
+  if (item.state === 'sent') {
+    const r = item.result || { recipients: [] };
+    const lines = (r.recipients || []).map((x) => (x.accepted ? `${x.address}: accepted` :
+      `${x.address}: refused (${x.code} ${x.enhanced_code || ''} ${x.text})`.replace(/\s+\)/, ')')));
+    return `Sent. ${lines.join('; ')}`;
+  }
+  if (item.state === 'queued') {
+    return 'Not sent yet: the message waits in the Outbox and is sent when the server can be reached.';
+  }
+  return `Not sent: ${item.error}`;
 }
 
 // ---------------------------------------------------------------- mailbox view
@@ -740,6 +1115,8 @@ async function openMessage(m) {
 
 async function start() {
   present($('task-form'), false);
+  present($('smtp-form'), false);
+  outbox.recover();
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('sw.js').catch(() => {
       // Without it the app still works online.

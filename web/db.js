@@ -9,11 +9,12 @@
 //   folders   mailbox folders as last listed, by name
 //   messages  message list entries by id, with an index on folder
 //   bodies    raw messages opened in the mailbox view, by id
+//   outbox    messages written to be sent through an SMTP account, by id (outbox.js)
 'use strict';
 
 const NAME = 'junction';
-const VERSION = 1;
-export const STORES = ['kv', 'state', 'folders', 'messages', 'bodies'];
+const VERSION = 2;
+export const STORES = ['kv', 'state', 'folders', 'messages', 'bodies', 'outbox'];
 
 let opening = null;
 
@@ -28,14 +29,17 @@ function open() {
   if (opening) return opening;
   opening = new Promise((resolve, reject) => {
     const r = indexedDB.open(NAME, VERSION);
-    r.onupgradeneeded = () => {
+    r.onupgradeneeded = (event) => {
       const db = r.result;
-      db.createObjectStore('kv');
-      db.createObjectStore('state');
-      db.createObjectStore('folders', { keyPath: 'name' });
-      const messages = db.createObjectStore('messages', { keyPath: 'id' });
-      messages.createIndex('folder', 'folder');
-      db.createObjectStore('bodies');
+      if (event.oldVersion < 1) {
+        db.createObjectStore('kv');
+        db.createObjectStore('state');
+        db.createObjectStore('folders', { keyPath: 'name' });
+        const messages = db.createObjectStore('messages', { keyPath: 'id' });
+        messages.createIndex('folder', 'folder');
+        db.createObjectStore('bodies');
+      }
+      if (event.oldVersion < 2) db.createObjectStore('outbox', { keyPath: 'id' });
     };
     r.onsuccess = () => {
       const db = r.result;

@@ -4,10 +4,10 @@
 // (db.js), and /api and /bridge always go to the network.
 'use strict';
 
-const CACHE = 'junction-app-v1';
+const CACHE = 'junction-app-v2';
 const SHELL = [
   './', 'index.html', 'style.css', 'app.js', 'api.js', 'core.js', 'db.js', 'retrieval.js',
-  'sync.js', 'junction-core.js', 'junction-core.wasm',
+  'sync.js', 'outbox.js', 'junction-core.js', 'junction-core.wasm',
 ];
 
 self.addEventListener('install', (event) => {

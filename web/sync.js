@@ -139,6 +139,7 @@ async function savePending() {
 function withoutSecrets(document) {
   const copy = clone(document);
   for (const task of copy.retrieval_tasks || []) delete task.password;
+  for (const account of copy.smtp_accounts || []) delete account.password;
   return copy;
 }
 
@@ -148,13 +149,14 @@ async function setServer(document) {
   await db.put('kv', server, 'account');
 }
 
-// The stored password of a task, read from the server when it is needed (a run, a test);
-// null when the server cannot be reached or has no such task.
-export async function passwordOf(id) {
+// The stored password of a task (or, with list 'smtp_accounts', of an SMTP account), read
+// from the server when it is needed (a run, a test, a send); null when the server cannot be
+// reached or has no such item.
+export async function passwordOf(id, list = 'retrieval_tasks') {
   const r = await call('GET', '/api/account');
   if (r.status !== 200 || !r.data) return null;
-  const task = (r.data.retrieval_tasks || []).find((t) => t.id === id);
-  return task && typeof task.password === 'string' ? task.password : null;
+  const item = (r.data[list] || []).find((t) => t.id === id);
+  return item && typeof item.password === 'string' ? item.password : null;
 }
 
 // Applies fn to a copy of the document, records it, and pushes it when online.
@@ -284,6 +286,10 @@ export async function refresh() {
 
 export function findTask(id) {
   return (document().retrieval_tasks || []).find((t) => t.id === id) || null;
+}
+
+export function findSmtpAccount(id) {
+  return (document().smtp_accounts || []).find((a) => a.id === id) || null;
 }
 
 export function newTaskId() {
