@@ -99,8 +99,15 @@ export async function retry(id) {
   changed();
 }
 
-// At start: items left "sending" by a page that went away.
-export async function recover() {
+// At start: items left "sending" by a page that went away. Under the outbox's lock: while
+// another tab is sending, its item is "sending" for good reason; once that tab let go of the
+// lock, an item still "sending" really was interrupted.
+export function recover() {
+  if (navigator.locks) return navigator.locks.request('junction-outbox', markInterrupted);
+  return markInterrupted();
+}
+
+async function markInterrupted() {
   for (const item of await db.all('outbox')) {
     if (item.state !== 'sending') continue;
     item.state = 'interrupted';

@@ -31,8 +31,10 @@ export const ports = {
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-// Every process spawned here (proxies, relays) dies with the test process.
+// Every process spawned here (proxies, relays) dies with the test process; so do the
+// daemons started through bash (smtp-sink, a Dovecot master), known by their pid only.
 const liveChildren = new Set();
+const livePids = new Set();
 
 // Waits are bounded and say what they waited for; these are the usual limits (ms).
 export const SHORT = 10_000;
@@ -40,11 +42,14 @@ export const LONG = 60_000;
 
 // ---- Dovecot (the source servers) ----
 
-// Runs bash with tests/integration/lib/dovecot.sh attached to run.sh's instance.
-export function dovecot(script) {
+// Runs bash with tests/integration/lib/dovecot.sh attached to run.sh's instance (and with
+// lib/smtp.sh too when `smtp` is true; then all of dc_setup's variables are read at the top
+// level, because dc_attach sources them inside a function, where `declare` makes them local).
+export function dovecot(script, { smtp = false } = {}) {
   const lib = env('JUNCTION_DOVECOT_LIB');
+  const smtpLib = smtp ? `source "${lib}/smtp.sh"; source "$DC_DIR/env.sh"; ` : '';
   const result = spawnSync('bash', ['-c',
-    `set -euo pipefail; source "${lib}/dovecot.sh"; dc_attach "$DC_DIR"; ${script}`],
+    `set -euo pipefail; source "${lib}/dovecot.sh"; ${smtpLib}dc_attach "$DC_DIR"; ${script}`],
     { encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`dovecot helper failed (${script}): ${result.stderr || result.stdout}`);
@@ -103,6 +108,105 @@ export function checkMaildir(mailbox, args, label) {
   return lines;
 }
 
+// ---- SMTP peers (tests/integration/lib/smtp.sh) ----
+
+// lib/smtp.sh's peers inside run.sh's Dovecot folder: smtp-sink "sink" (the capture: accepts
+// everything, one file per mail transaction) and Dovecot's submission service relaying to it
+// (STARTTLS on subPort, implicit TLS on subsPort, certificate for "localhost" from the tests'
+// CA, AUTH against Dovecot's users as sourceAccounts adds them). start() once per test file;
+// stop() stops both (a test process that dies kills them too).
+export class SmtpPeers {
+  async start() {
+    // Two calls, so that the sink's pid is known (to stop it) even if the submission fails.
+    const vars = parseVars(dovecot('sm_setup; sm_start sink; ' +
+      'echo "SM_DIR=$SM_DIR SINK_PID=${SM_PIDS[0]} SINK_PORT=$SM_SINK_PORT ' +
+      'SUB_PORT=$SM_SUB_PORT SUBS_PORT=$SM_SUBS_PORT"', { smtp: true }));
+    this.dir = vars.SM_DIR;
+    this.sinkPid = Number(vars.SINK_PID);
+    livePids.add(this.sinkPid);
+    this.sinkPort = Number(vars.SINK_PORT);
+    this.subPort = Number(vars.SUB_PORT);
+    this.subsPort = Number(vars.SUBS_PORT);
+    // The Dovecot master keeps the standard output and error it was given: not this pipe.
+    const sub = parseVars(dovecot('source "$DC_DIR/smtp/env.sh"; ' +
+      'sm_start submission </dev/null >>"$SM_DIR/log/submission-start.log" 2>&1 || ' +
+      '{ tail -20 "$SM_DIR/log/submission-start.log" >&2; exit 1; }; ' +
+      'echo "SUB_PID=$(cat "$(dc_pidfile submission)")"', { smtp: true }));
+    this.submissionPid = Number(sub.SUB_PID);
+    livePids.add(this.submissionPid);
+  }
+
+  async stop() {
+    if (this.submissionPid) {
+      // dc_stop stops the instances named in DC_INSTANCES_STARTED (and waits for them).
+      dovecot('DC_INSTANCES_STARTED=(submission); dc_stop');
+      livePids.delete(this.submissionPid);
+      this.submissionPid = 0;
+    }
+    if (this.sinkPid) {
+      try { process.kill(this.sinkPid, 'SIGTERM'); } catch { /* gone already */ }
+      livePids.delete(this.sinkPid);
+      this.sinkPid = 0;
+    }
+  }
+
+  // The capture files of the sink, oldest first.
+  captures() {
+    const dir = path.join(this.dir, 'sink');
+    return fs.readdirSync(dir).map((name) => path.join(dir, name))
+      .filter((file) => fs.statSync(file).isFile())
+      .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs || a.localeCompare(b));
+  }
+
+  // The capture files whose message has this header line (e.g. "Subject: X" or
+  // "Message-ID: <x@y>"; compared case-insensitively in the header name only, the whole line).
+  capturesWith(headerLine) {
+    const [name, ...rest] = headerLine.split(':');
+    const value = rest.join(':').trim();
+    return this.captures().filter((file) => {
+      const head = fs.readFileSync(file, 'latin1').split('\n\n')[0].split('\n');
+      return head.some((line) => {
+        const at = line.indexOf(':');
+        return at > 0 && line.slice(0, at).toLowerCase() === name.toLowerCase() &&
+          line.slice(at + 1).trim() === value;
+      });
+    });
+  }
+
+  // "MAIL <from> ..." and "RCPT <to> ..." lines of a capture (smtp-sink's envelope records).
+  envelope(file) {
+    return this.#run(`sm_capture_envelope '${file}'`).stdout.toString('utf8').trim().split('\n');
+  }
+
+  // The message of a capture, CRLF line ends, without the Received: headers on top.
+  message(file) {
+    return this.#run(`sm_capture_message '${file}'`).stdout;
+  }
+
+  // {same, how}: whether the captured message equals the file `sent` byte for byte.
+  compare(file, sent) {
+    const result = this.#run(`sm_compare_capture '${file}' '${sent}'`, false);
+    return { same: result.status === 0, how: result.stdout.toString('utf8').trim() };
+  }
+
+  #run(script, check = true) {
+    const lib = env('JUNCTION_DOVECOT_LIB');
+    const result = spawnSync('bash', ['-c', `set -euo pipefail; source "${lib}/dovecot.sh"; ` +
+      `source "${lib}/smtp.sh"; source "$DC_DIR/env.sh"; source "$DC_DIR/smtp/env.sh"; ` +
+      `export SM_DIR; ${script}`]);
+    if (check && result.status !== 0) {
+      throw new Error(`smtp helper failed (${script}): ${result.stderr.toString('utf8')}`);
+    }
+    return result;
+  }
+}
+
+function parseVars(text) {
+  const vars = {};
+  for (const m of text.matchAll(/([A-Z_]+)=(\S*)/g)) vars[m[1]] = m[2];
+  return vars;
+}
+
 // ---- junction-proxy ----
 
 let proxyCount = 0;
@@ -110,11 +214,14 @@ let proxyCount = 0;
 export class JunctionProxy {
   // One data dir and one port for the whole file, so that a restart finds the same data
   // and the browser the same origin.
-  constructor(name) {
+  // `allow`: more ports of 127.0.0.1/localhost the bridge may reach (e.g. SmtpPeers'), beside
+  // Dovecot's.
+  constructor(name, { allow = [] } = {}) {
     this.work = fs.mkdtempSync(path.join(env('JUNCTION_BROWSER_WORK'), `${name}-`));
     this.data = path.join(this.work, 'data');
     this.port = 0;
     this.process = null;
+    this.allowPorts = allow;
   }
 
   get url() { return `http://127.0.0.1:${this.port}`; }
@@ -145,7 +252,7 @@ export class JunctionProxy {
     const allow = [];
     for (const host of ['127.0.0.1', 'localhost']) {
       for (const port of [ports.pop3, ports.pop3s, ports.imap, ports.imaps, ports.spare1,
-        ports.spare2]) {
+        ports.spare2, ...this.allowPorts]) {
         allow.push('--allow', `${host}:${port}`);
       }
     }
@@ -221,6 +328,9 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function killChildren() {
   for (const p of liveChildren) {
     try { p.kill('SIGKILL'); } catch { /* gone already */ }
+  }
+  for (const pid of livePids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
   }
 }
 process.on('exit', killChildren);

@@ -249,7 +249,8 @@ dc_setup() {
   declare -p DC_DIR DC_CA DC_MANIFEST DC_INSTANCE_PREFIX DC_PORT_BASE DC_POP3_PORT \
     DC_POP3S_PORT DC_IMAP_PORT DC_IMAPS_PORT DC_OTHER_POP3S_PORT DC_OTHER_IMAPS_PORT \
     DC_NOTLS_POP3_PORT DC_NOTLS_IMAP_PORT DC_SPARE_PORT1 DC_SPARE_PORT2 DC_SPARE_PORT3 \
-    DC_SPARE_PORT4 DC_CLOSED_PORT >"$DC_DIR/env.sh"
+    DC_SPARE_PORT4 DC_CLOSED_PORT |
+    sed 's/^declare /declare -g /' >"$DC_DIR/env.sh"
 }
 
 dc_attach() { # DIR: reuse a set-up directory (variables only; nothing is started)

@@ -94,7 +94,8 @@ sm_setup() {
   export SM_DIR
   declare -p SM_DIR SM_PORT_BASE SM_SINK_PORT SM_BARE_PORT SM_SUB_PORT SM_SUBS_PORT \
     SM_PLAIN_PORT SM_LOGIN_PORT SM_CRAM_PORT SM_MTA_PORT SM_SPARE_PORT1 SM_SPARE_PORT2 \
-    SM_SPARE_PORT3 SM_SPARE_PORT4 SM_CLOSED_PORT >"$SM_DIR/env.sh"
+    SM_SPARE_PORT3 SM_SPARE_PORT4 SM_CLOSED_PORT |
+    sed 's/^declare /declare -g /' >"$SM_DIR/env.sh"
 }
 
 sm_attach() { # DIR (the dovecot work dir): variables of a set-up harness, nothing started
