@@ -485,7 +485,6 @@ void send_job::on_transfer_reply(const smtp::event& ev) {
           // with an empty message; it is not counted as sent whatever the server says.
           st.empty_data = true;
           engine_.end_data(tag_of(i));
-          if (caps_.pipelining) submit_next_message();
           maybe_quit();
           return;
         }
@@ -530,11 +529,12 @@ void send_job::stream_chunk() {
   if (stream_offset_ == data.size()) {
     streaming_ = false;
     engine_.end_data(tag_of(stream_index_));
-    // RFC 2920 §3.1: the next transaction may follow the content in the same write.
-    if (caps_.pipelining) {
-      submit_next_message();
-      maybe_quit();
-    }
+    // RFC 2920 §3.1 would let the next transaction follow the content in the same write, but
+    // Dovecot 2.3's submission service aborts on that (an assertion on pending RCPTs) after
+    // relaying the message, so its sender would see "not sent" for a message that went out.
+    // The next MAIL waits for the reply to this one's end of data (finalize()); only QUIT
+    // may follow the last content at once.
+    if (caps_.pipelining) maybe_quit();
   }
   flush_output();
 }
@@ -569,9 +569,8 @@ void send_job::finalize(std::size_t i) {
     }
   }
   emit_progress();
-  // Without pipelining the next message starts once this one is over; with it, it started
-  // already at the end of this one's content, unless this one ended before (refused MAIL,
-  // RCPT or DATA). Not from inside submit_next_message(), which goes on by itself.
+  // The next message starts once this one is over (see stream_chunk()). Not from inside
+  // submit_next_message(), which goes on by itself.
   if (in_flight_ == 0 && !submitting_) submit_next_message();
   maybe_quit();
 }

@@ -17,9 +17,10 @@
 //     channel protects the password, and PLAIN lets the server use any password storage);
 //     over a plain connection CRAM-MD5 first, so the password itself is not sent, then PLAIN,
 //     then LOGIN. A refused login is failure login.
-//   - PIPELINING: MAIL, every RCPT and DATA go out in one send effect; the end of a message's
-//     content, the next message's MAIL/RCPT/DATA (and QUIT after the last) in one more. One
-//     round trip per message.
+//   - PIPELINING: MAIL, every RCPT and DATA go out in one send effect, the content and its
+//     end (and QUIT after the last message) in the next. The next message's MAIL waits for
+//     the reply to the end of data: Dovecot 2.3's submission service aborts when it follows
+//     in the same write, after relaying the message. Two round trips per message.
 //   - Per message: a refused recipient is reported in recipients and does not sink the
 //     others; the message is refused as a whole when every recipient (or MAIL, DATA, or the
 //     end of data) is refused, or locally before MAIL when it exceeds the server's SIZE or

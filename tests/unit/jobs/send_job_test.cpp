@@ -442,13 +442,15 @@ TEST(SendJob, PipeliningPutsMailRcptsAndDataInOneSend) {
                 "MAIL FROM:<jdoe@example.com> SIZE=22\r\nRCPT TO:<a@example.org>\r\n"
                 "RCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n");
     } else {
-      // The first message's content, the second's envelope: one write.
-      EXPECT_EQ(s,
-                "Subject: hi\r\n\r\nhello\r\n.\r\nMAIL FROM:<jdoe@example.com> SIZE=8\r\n"
-                "RCPT TO:<d@example.org>\r\nDATA\r\n");
+      // The second message's envelope waits for the reply to the first one's end of data
+      // (Dovecot 2.3's submission aborts when it follows the content in the same write).
+      EXPECT_EQ(s, "MAIL FROM:<jdoe@example.com> SIZE=8\r\nRCPT TO:<d@example.org>\r\nDATA\r\n");
     }
   }
   EXPECT_EQ(envelope_sends, 2u);
+  // The first message's content ends a write of its own.
+  EXPECT_NE(std::find(r.sends.begin(), r.sends.end(), "Subject: hi\r\n\r\nhello\r\n.\r\n"),
+            r.sends.end());
   // The last content and QUIT go together too.
   EXPECT_EQ(r.sends.back(), "second\r\n.\r\nQUIT\r\n");
   ASSERT_EQ(server.messages.size(), 2u);
@@ -727,16 +729,16 @@ TEST(SendJob, ByteAtATimeRepliesGiveTheSameRun) {
   }
 }
 
-TEST(SendJob, FiveHundredMessagesCostOneRoundTripEach) {
+TEST(SendJob, FiveHundredMessagesCostTwoRoundTripsEach) {
   fake_smtp_server server;
   std::vector<outgoing_message> msgs;
   for (int i = 0; i < 500; ++i) msgs.push_back(message({"bob@example.org"}));
   auto r = drive_send(account(), msgs, {}, server);
   EXPECT_TRUE(r.summary.ok) << tail(r);
   EXPECT_EQ(server.messages.size(), 500u);
-  // greeting, EHLO, AUTH, 500 envelopes (each with the previous content), the last content
-  // with QUIT.
-  EXPECT_EQ(r.receives, 3u + 500u + 1u);
+  // greeting, EHLO, AUTH; per message its envelope (MAIL, RCPT, DATA in one write) and its
+  // content; the last content goes with QUIT.
+  EXPECT_EQ(r.receives, 3u + 2u * 500u);
 }
 
 TEST(SendJob, ConnectionLostMidDataIsAConnectionFailure) {
