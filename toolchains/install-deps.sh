@@ -16,7 +16,7 @@ packages=(
   chromium fonts-liberation fonts-dejavu-core
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(isync fetchmail getmail6 hyperfine time)
+  packages+=(isync fetchmail getmail6 msmtp hyperfine time)
 fi
 
 missing=()

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# SMTP sending benchmark: 500 messages through the same local submission server (Dovecot's
+# submission service, STARTTLS + AUTH PLAIN, relaying to Postfix's smtp-sink as the capture)
+# by msmtp (one process, one connection per message, as a user's script would run it) and by
+# Junction: all 500 over one connection (tests/bench/smtp_send_bench.cpp: compose + run_send,
+# pipelined, coalesced writes) and, for the per-process comparison, 500 runs of
+# `junction-proxy send`. Every run is checked: the capture must hold exactly the 500 messages
+# of that run (files, envelope recipients, subjects). Not part of the test suite; see
+# tests/bench/README.md.
+#
+#   bash tests/bench/smtp_bench.sh [BUILD_DIR]
+#
+# BUILD_DIR holds smtp_send_bench and junction/proxy/src/junction-proxy (the project
+# tests/bench/CMakeLists.txt); without it both are built in Release in build-sbench (-j2).
+# Needs root (package installation, Dovecot, Postfix, smtp-sink). Environment: BENCH_RUNS
+# (default 3; medians), BENCH_COUNT (messages per run, default 500), BENCH_TOOLS (default
+# "msmtp junction junction-cli"), BENCH_KEEP=1 (keep the work folder), BENCH_SERVER:
+#   postfix  (default) a private Postfix as the submission server: STARTTLS required, AUTH
+#            through Dovecot's auth service (SASL type dovecot), relaying to smtp-sink.
+#   dovecot  Dovecot 2.3.19's submission service (lib/smtp.sh). It crashes (assertion
+#            pending_rcpt_cmds == 0) as soon as a client pipelines the next message's
+#            MAIL/RCPT/DATA behind the end of a message's data, which RFC 2920 allows and
+#            Junction does: the Junction one-connection run then fails. See README.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+RUNS=${BENCH_RUNS:-3}
+COUNT=${BENCH_COUNT:-500}
+TOOLS=${BENCH_TOOLS:-msmtp junction junction-cli}
+SERVER=${BENCH_SERVER:-postfix}
+USER_NAME=alice
+PASS=alice-bench-pw
+FROM=alice@junction.test
+RCPT=bob@example.net
+# The certificate names localhost; both clients check the name.
+HOST=localhost
+START_SECONDS=$SECONDS
+
+say() { echo "[smtp-bench $(date +%H:%M:%S)] $*" >&2; }
+die() {
+  echo "smtp_bench: FAILED: $*" >&2
+  exit 1
+}
+
+# shellcheck source=../integration/lib/dovecot.sh
+source "$ROOT/tests/integration/lib/dovecot.sh"
+# shellcheck source=../integration/lib/smtp.sh
+source "$ROOT/tests/integration/lib/smtp.sh"
+
+# --- 1. peers and binaries -------------------------------------------------------------
+if [[ $(id -u) -ne 0 ]]; then
+  echo "smtp_bench: run as root (package installation, Dovecot, smtp-sink)" >&2
+  exit 2
+fi
+say "installing peers if missing"
+bash "$ROOT/toolchains/install-deps.sh" --bench >&2
+
+BUILD=${1:-$ROOT/build-sbench}
+if [[ -z ${1:-} ]]; then
+  say "building smtp_send_bench and junction-proxy (Release) in build-sbench"
+  cmake -S "$BENCH_DIR" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+  cmake --build "$BUILD" -j2 --target smtp_send_bench junction-proxy >&2
+fi
+BUILD=$(cd "$BUILD" && pwd)
+DRIVER=$BUILD/smtp_send_bench
+PROXY=$BUILD/junction/proxy/src/junction-proxy
+for b in "$DRIVER" "$PROXY"; do
+  [[ -x $b ]] || {
+    echo "smtp_bench: not executable: $b" >&2
+    exit 2
+  }
+done
+MSMTP=$(command -v msmtp) || die "msmtp not installed"
+
+# --- work folder, cleanup ------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/junction-sbench.XXXXXX")
+chmod 755 "$WORK"
+cleanup() {
+  local rc=$?
+  set +e
+  dc_stop # also stops smtp-sink (lib/smtp.sh's sm_stop hook)
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+    say "work folder kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+
+# --- 2. the submission server and the capture --------------------------------------------
+dc_setup "$WORK/dovecot" >/dev/null
+sm_setup
+dc_add_user "$USER_NAME" "$PASS"
+# The capture: smtp-sink as lib/smtp.sh starts it, but without -v (the per-command log would
+# make the sink, not the clients, the thing measured).
+"$SM_SINK" -u nobody -h sink.junction.test -d "$SM_DIR/sink/%Y%m%d%H%M%S." \
+  "127.0.0.1:$SM_SINK_PORT" 64 >>"$SM_DIR/log/sink.log" 2>&1 &
+SM_PIDS+=($!)
+dc_wait_port "$SM_SINK_PORT"
+# Dovecot's submission instance also answers SASL for Postfix on a socket of its own.
+cat >>"$DC_DIR/submission.conf" <<EOF
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
+  }
+}
+EOF
+sm_start submission
+
+# A private Postfix as a submission server (the way most sites run port 587): STARTTLS
+# required before AUTH, AUTH by Dovecot, only authenticated clients may relay, everything
+# relayed to smtp-sink. Postfix answers each message after queueing it (fsync), then its
+# queue manager delivers to the sink; verify() waits for those deliveries.
+write_postfix_submission() {
+  local d=$SM_DIR/postfix-sub
+  mkdir -p "$d/conf" "$d/queue" "$d/data"
+  chown postfix "$d/data"
+  cat >"$d/conf/main.cf" <<EOF
+# Generated by tests/bench/smtp_bench.sh: private Postfix as a submission server.
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = submission.junction.test
+mydomain = junction.test
+myorigin = junction.test
+mydestination =
+mynetworks = 192.0.2.1/32
+smtpd_tls_security_level = encrypt
+smtpd_tls_auth_only = yes
+smtpd_tls_cert_file = $DC_DIR/certs/server.pem
+smtpd_tls_key_file = $DC_DIR/certs/server.key
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DC_DIR/run-submission/auth-postfix
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+relayhost = [127.0.0.1]:$SM_SINK_PORT
+smtp_tls_security_level = none
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file = $SM_DIR/log/postfix-sub.log
+maillog_file_prefixes = $SM_DIR/log
+EOF
+  sm_postfix_master_cf "$SM_SPARE_PORT1" tests/bench/smtp_bench.sh >"$d/conf/master.cf"
+}
+PF_SUB_CONF=
+stop_postfix_submission() {
+  [[ -n $PF_SUB_CONF ]] || return 0
+  local pid
+  pid=$(tr -d ' ' <"$SM_DIR/postfix-sub/queue/pid/master.pid" 2>/dev/null || true)
+  postfix -c "$PF_SUB_CONF" stop 2>/dev/null || true
+  [[ -n $pid ]] && sm_wait_pid "$pid"
+  PF_SUB_CONF=
+}
+DC_STOP_HOOKS+=(stop_postfix_submission)
+
+case $SERVER in
+  postfix)
+    write_postfix_submission
+    postfix -c "$SM_DIR/postfix-sub/conf" start 2>>"$SM_DIR/log/postfix-sub-start.log" || {
+      tail -20 "$SM_DIR/log/postfix-sub.log" "$SM_DIR/log/postfix-sub-start.log" >&2 || true
+      die "the private Postfix did not start"
+    }
+    PF_SUB_CONF=$SM_DIR/postfix-sub/conf
+    dc_wait_port "$SM_SPARE_PORT1"
+    SUB_PORT=$SM_SPARE_PORT1
+    LOGIN_LOG=$SM_DIR/log/postfix-sub.log
+    # One line per session at its end; auth=1 when it authenticated.
+    LOGIN_RE="disconnect from .* auth=1( |$)"
+    SERVER_NAME="Postfix $(postconf -d -h mail_version 2>/dev/null) submission (Dovecot SASL)"
+    ;;
+  dovecot)
+    SUB_PORT=$SM_SUB_PORT
+    LOGIN_LOG=$DC_DIR/log/submission.log
+    LOGIN_RE="Login: user=<$USER_NAME>, method=PLAIN"
+    SERVER_NAME="Dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) submission"
+    ;;
+  *) die "BENCH_SERVER must be postfix or dovecot, not $SERVER" ;;
+esac
+say "$SERVER_NAME (STARTTLS) on $SUB_PORT relaying to smtp-sink on $SM_SINK_PORT"
+
+# The body: a typical ~2 KB plain-text mail (ASCII, short lines: 7bit, no re-encoding).
+BODY=$WORK/body.txt
+for ((i = 1; i <= 24; i++)); do
+  printf 'Line %02d of the benchmark message: the quick brown fox jumps over the lazy dog.\n' "$i"
+done >"$BODY"
+
+sm_account "$WORK/account.json" display_name="Alice Bench" server="$HOST" port="$SUB_PORT" \
+  encryption=starttls email="$FROM" auth=true username="$USER_NAME" password="$PASS"
+
+# msmtp as documented for a STARTTLS submission account; AUTH PLAIN like Junction over TLS
+# ("auth on" would pick the same here, it is spelled out so both sides do the same work).
+cat >"$WORK/msmtprc" <<EOF
+defaults
+tls on
+tls_starttls on
+tls_trust_file $DC_CA
+logfile
+
+account bench
+host $HOST
+port $SUB_PORT
+from $FROM
+auth plain
+user $USER_NAME
+password $PASS
+
+account default : bench
+EOF
+chmod 600 "$WORK/msmtprc"
+
+# Both clients must see PIPELINING (Junction uses it; msmtp sends one message per session).
+ehlo=$(printf 'EHLO bench\r\nQUIT\r\n' | timeout 5 openssl s_client -quiet -starttls smtp \
+  -connect "127.0.0.1:$SUB_PORT" -CAfile "$DC_CA" 2>/dev/null || true)
+grep -q 'PIPELINING' <<<"$ehlo" || say "note: the submission server does not announce PIPELINING after STARTTLS"
+
+# --- 3. one run of one tool ------------------------------------------------------------------
+# verify TAG: the capture holds exactly COUNT transactions, each with one envelope recipient
+# and the subject "TAG #i", i = 1..COUNT each once. Dies otherwise.
+verify() {
+  local tag=$1
+  # Postfix delivers to the sink after the client is done: wait up to 120 s for it.
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    (($(sm_capture_count sink) >= COUNT)) && break
+    sleep 0.1
+  done
+  sleep 0.3 # a capture still being written would be missed by the counts below
+  local files rcpts subjects
+  files=$(sm_capture_count sink)
+  [[ $files == "$COUNT" ]] || die "$tag: $files captures, expected $COUNT"
+  rcpts=$(find "$SM_DIR/sink" -maxdepth 1 -type f -exec grep -h "^X-Rcpt-Args: <$RCPT>" {} + | wc -l)
+  [[ $rcpts == "$COUNT" ]] || die "$tag: $rcpts envelope recipients <$RCPT>, expected $COUNT"
+  subjects=$(find "$SM_DIR/sink" -maxdepth 1 -type f -exec grep -h "^Subject: $tag #" {} + |
+    sort -u | wc -l)
+  [[ $subjects == "$COUNT" ]] || die "$tag: $subjects distinct subjects '$tag #i', expected $COUNT"
+}
+
+clear_capture() { find "$SM_DIR/sink" -maxdepth 1 -type f -delete; }
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+run_msmtp() { # TAG RUNDIR
+  local tag=$1 d=$2 i
+  mkdir -p "$d/msg"
+  "$DRIVER" --account "$WORK/account.json" --to "$RCPT" --count "$COUNT" --body "$BODY" \
+    --subject "$tag" --write-dir "$d/msg" >/dev/null
+  local t0 t1
+  t0=$(now)
+  for ((i = 1; i <= COUNT; i++)); do
+    "$MSMTP" -C "$WORK/msmtprc" -a bench "$RCPT" <"$d/msg/$i.eml" >>"$d/out" 2>&1 ||
+      die "$tag: msmtp failed on message $i: $(tail -3 "$d/out")"
+  done
+  t1=$(now)
+  SECS=$(elapsed "$t0" "$t1")
+  NOTE=""
+}
+
+run_junction() { # TAG RUNDIR
+  local tag=$1 d=$2 t0 t1 line
+  t0=$(now)
+  SSL_CERT_FILE=$DC_CA "$DRIVER" --account "$WORK/account.json" --to "$RCPT" --count "$COUNT" \
+    --body "$BODY" --subject "$tag" >"$d/out" 2>&1 || die "$tag: smtp_send_bench: $(tail -3 "$d/out")"
+  t1=$(now)
+  SECS=$(elapsed "$t0" "$t1")
+  line=$(grep '^composed ' "$d/out")
+  # "composed N bytes B compose_s X send_s Y accepted A": the driver's own split.
+  NOTE=$(awk '{ printf "compose %.3f s, send %.3f s", $6, $8 }' <<<"$line")
+}
+
+run_junction-cli() { # TAG RUNDIR
+  local tag=$1 d=$2 i t0 t1
+  t0=$(now)
+  for ((i = 1; i <= COUNT; i++)); do
+    SSL_CERT_FILE=$DC_CA "$PROXY" send --data "$d/data" --account "$WORK/account.json" \
+      --to "$RCPT" --subject "$tag #$i" <"$BODY" >>"$d/out" 2>&1 ||
+      die "$tag: junction-proxy send failed on message $i: $(tail -3 "$d/out")"
+  done
+  t1=$(now)
+  SECS=$(elapsed "$t0" "$t1")
+  NOTE="with a durable Sent copy per message"
+}
+
+measure() { # TOOL RUN
+  local tool=$1 run=$2 tag="bench $1 r$2" d=$WORK/run
+  rm -rf "$d"
+  mkdir -p "$d"
+  clear_capture
+  local logins_before
+  logins_before=$(grep -cE "$LOGIN_RE" "$LOGIN_LOG" || true)
+  SECS='' NOTE=''
+  "run_$tool" "$tag" "$d"
+  verify "$tag"
+  local logins
+  logins=$(($(grep -cE "$LOGIN_RE" "$LOGIN_LOG" || true) - logins_before))
+  say "$tag: $SECS s for $COUNT messages ($logins authenticated sessions, all $COUNT captured) ${NOTE:+($NOTE)}"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$run" "$SECS" "$logins" "$NOTE" >>"$RESULTS"
+  clear_capture
+  rm -rf "$d"
+}
+
+# Rounds (every tool once, then again) so drift and other load on the machine hit all alike.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((run = 1; run <= RUNS; run++)); do
+  for tool in $TOOLS; do
+    measure "$tool" "$run"
+  done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 4. report ----------------------------------------------------------------------------------
+"$DC_PY" - "$RESULTS" "$COUNT" "$RUNS" "$(wc -c <"$BODY")" "$SERVER_NAME" <<'EOF'
+import statistics, sys
+path, count, runs, body = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+server = sys.argv[5]
+rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+by = {}
+for tool, run, secs, logins, note in rows:
+    by.setdefault(tool, []).append((float(secs), int(logins), note))
+label = {"msmtp": "msmtp, a process + connection per message",
+         "junction": "Junction, one connection (pipelined)",
+         "junction-cli": "junction-proxy send, a process per message"}
+print()
+print("SMTP: %d messages (~%d B body) to %s on 127.0.0.1, STARTTLS +"
+      % (count, body, server))
+print("AUTH PLAIN, relayed to smtp-sink; every run checked in the capture; median of %d run(s)."
+      % runs)
+print()
+hdr = "%-46s %9s %9s %10s %9s" % ("tool", "median s", "msg/s", "ms/msg", "sessions")
+print(hdr)
+print("-" * len(hdr))
+med = {}
+for tool in ("msmtp", "junction", "junction-cli"):
+    if tool not in by:
+        continue
+    s = statistics.median(r[0] for r in by[tool])
+    med[tool] = s
+    logins = statistics.median(r[1] for r in by[tool])
+    print("%-46s %9.2f %9.1f %10.2f %9d" % (label[tool], s, count / s, 1000 * s / count, logins))
+    notes = [r[2] for r in by[tool] if r[2]]
+    if tool == "junction" and notes:
+        print("%-46s %s" % ("", "; ".join(notes)))
+print()
+if "msmtp" in med:
+    for tool in ("junction", "junction-cli"):
+        if tool in med:
+            print("%-46s %.1fx msmtp's messages/s" % (label[tool], med["msmtp"] / med[tool]))
+    if "junction" in med:
+        ratio = med["msmtp"] / med["junction"]
+        print()
+        print("Target >= 10x msmtp (one connection): %s (%.1fx)"
+              % ("met" if ratio >= 10 else "NOT met", ratio))
+EOF
+echo "Load average (1/5/15 min) before the runs: $LOAD_BEFORE; after: $LOAD_AFTER ($(nproc) cores)."
+say "done in $((SECONDS - START_SECONDS)) s"
