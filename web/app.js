@@ -1,6 +1,7 @@
-// Junction's web app: sign-in, Settings › Connectivity › Email Retrieval, and a read-only
-// mailbox view. Protocols run in the WASM core (core.js, retrieval.js); the account lives in
-// IndexedDB (db.js, sync.js) so the app opens and accepts edits without the server.
+// Junction's web app: sign-in, Settings › Connectivity (Email Retrieval, SMTP Accounts),
+// Compose with its Outbox, and a read-only mailbox view. Protocols run in the WASM core
+// (core.js, retrieval.js, outbox.js); the account lives in IndexedDB (db.js, sync.js) so the
+// app opens and accepts edits without the server.
 'use strict';
 
 import { call, errorText, isOnline, onReachability, encodeSegment } from './api.js';
@@ -95,14 +96,11 @@ const TYPE_NAMES = { pop3: 'POP3', imap: 'IMAP' };
 // ---------------------------------------------------------------- reachability
 
 function setOfflineBanner(offline) {
-  $('connection-state').hidden = !offline;
-  $('connection-state').textContent = offline ?
-    'Offline: showing what this device saved. Changes are sent when the server is back.' : '';
-  if (offline) {
-    $('connection-state').textContent = 'Offline';
-    $('connection-state').title = 'The Junction server cannot be reached. This device shows what ' +
-      'it saved; changes are sent when the server is back.';
-  }
+  const badge = $('connection-state');
+  badge.hidden = !offline;
+  badge.textContent = offline ? 'Offline' : '';
+  badge.title = offline ? 'The Junction server cannot be reached. This device shows what it ' +
+    'saved; changes and messages are sent when the server is back.' : '';
 }
 
 onReachability(async (online) => {
@@ -303,10 +301,7 @@ function renderConnectivity() {
       el('td', {}, '…'),
       el('td', {}, task.method === 'automatic' ? '…' : '—'),
       el('td', { class: 'actions' },
-        el('button', {
-          type: 'button', 'aria-describedby': undefined,
-          onclick: () => runTask(task.id),
-        }, 'Retrieve Messages Now'),
+        el('button', { type: 'button', onclick: () => runTask(task.id) }, 'Retrieve Messages Now'),
         el('button', { type: 'button', onclick: () => openForm(task.id) }, 'Edit'),
         el('button', { type: 'button', onclick: () => confirmDelete(task.id, label) }, 'Delete')));
     body.append(row);
