@@ -1,13 +1,15 @@
 #include "model/retrieval_task.h"
 
 #include <array>
-#include <cmath>
 #include <limits>
 #include <utility>
+
+#include "model/json_fields.h"
 
 namespace junction::model {
 
 using nlohmann::json;
+using namespace fields;
 
 namespace {
 
@@ -29,37 +31,6 @@ constexpr std::array<std::pair<folder_transfer_mode, std::string_view>, 2> trans
     {folder_transfer_mode::subfolder, "subfolder"},
 }};
 
-template <typename Enum, std::size_t N>
-std::string name_of(const std::array<std::pair<Enum, std::string_view>, N>& names, Enum value) {
-  for (const auto& [candidate, name] : names) {
-    if (candidate == value) return std::string(name);
-  }
-  return "unknown";
-}
-
-template <typename Enum, std::size_t N>
-bool value_of(const std::array<std::pair<Enum, std::string_view>, N>& names, std::string_view text,
-              Enum& out) {
-  for (const auto& [value, name] : names) {
-    if (name == text) {
-      out = value;
-      return true;
-    }
-  }
-  return false;
-}
-
-// "must be one of none, starttls, ssl"
-template <typename Enum, std::size_t N>
-std::string one_of_message(const std::array<std::pair<Enum, std::string_view>, N>& names) {
-  std::string message = "must be one of ";
-  for (std::size_t i = 0; i < N; ++i) {
-    if (i > 0) message += ", ";
-    message += names[i].second;
-  }
-  return message;
-}
-
 // The JSON names of the fields; everything else is kept in `extra`.
 constexpr std::array<std::string_view, 15> task_keys{"id",
                                                      "type",
@@ -78,122 +49,6 @@ constexpr std::array<std::string_view, 15> task_keys{"id",
                                                      "pinned_cert_sha256"};
 constexpr std::array<std::string_view, 2> transfer_keys{"mode", "parent"};
 
-template <std::size_t N>
-bool is_known(const std::array<std::string_view, N>& keys, std::string_view key) {
-  for (const std::string_view known : keys) {
-    if (known == key) return true;
-  }
-  return false;
-}
-
-// True when `document` nests deeper than max_depth (a scalar or empty container is depth 1).
-// Iterative: hostile nesting must not exhaust the stack, least of all WASM's small one.
-bool nests_deeper_than(const json& document, std::size_t max_depth) {
-  std::vector<std::pair<const json*, std::size_t>> pending{{&document, 1}};
-  while (!pending.empty()) {
-    const auto [value, depth] = pending.back();
-    pending.pop_back();
-    if (depth > max_depth) return true;
-    if (value->is_structured()) {
-      for (const json& child : *value) pending.emplace_back(&child, depth + 1);
-    }
-  }
-  return false;
-}
-
-// A whole number, as JSON Schema's "integer" defines it: 995 and 995.0 both count.
-std::optional<std::int64_t> whole_number(const json& value) {
-  if (value.is_number_unsigned()) {
-    const auto number = value.get<std::uint64_t>();
-    if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(number);
-  }
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (value.is_number_float()) {
-    const double number = value.get<double>();
-    // Also false for NaN. The bound keeps the conversion below defined.
-    if (!(number >= -1e15 && number <= 1e15) || std::trunc(number) != number) return std::nullopt;
-    return static_cast<std::int64_t>(number);
-  }
-  return std::nullopt;
-}
-
-// Reads the fields of one JSON object, collecting one error per field that has the wrong type.
-class field_reader {
- public:
-  field_reader(const json& object, std::string prefix, std::vector<field_error>& errors)
-      : object_(object), prefix_(std::move(prefix)), errors_(errors) {}
-
-  // Each reader leaves `out` unchanged (its default) when the key is absent or wrong.
-  void read_string(std::string_view key, std::string& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_string()) return fail(key, "must be a string");
-    out = value->get<std::string>();
-  }
-
-  void read_bool(std::string_view key, bool& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_boolean()) return fail(key, "must be true or false");
-    out = value->get<bool>();
-  }
-
-  template <typename Number>
-  void read_number(std::string_view key, Number& out, std::int64_t min, std::int64_t max,
-                   const std::string& message) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    const std::optional<std::int64_t> number = whole_number(*value);
-    if (!number || *number < min || *number > max) return fail(key, message);
-    out = static_cast<Number>(*number);
-  }
-
-  template <typename Enum, std::size_t N>
-  void read_enum(std::string_view key, Enum& out,
-                 const std::array<std::pair<Enum, std::string_view>, N>& names) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_string() || !value_of(names, value->get_ref<const std::string&>(), out)) {
-      fail(key, one_of_message(names));
-    }
-  }
-
-  // The object under `key`, or nullptr when absent or (reported) not an object.
-  const json* read_object(std::string_view key) {
-    const json* value = find(key);
-    if (value == nullptr) return nullptr;
-    if (!value->is_object()) {
-      fail(key, "must be an object");
-      return nullptr;
-    }
-    return value;
-  }
-
-  template <std::size_t N>
-  void keep_unknown(const std::array<std::string_view, N>& known, json& extra) {
-    for (const auto& [key, value] : object_.items()) {
-      if (!is_known(known, key)) extra[key] = value;
-    }
-  }
-
- private:
-  const json* find(std::string_view key) const {
-    const auto found = object_.find(key);
-    return found == object_.end() ? nullptr : &*found;
-  }
-
-  void fail(std::string_view key, std::string message) {
-    errors_.push_back({prefix_ + std::string(key), std::move(message)});
-  }
-
-  const json& object_;
-  std::string prefix_;
-  std::vector<field_error>& errors_;
-};
-
 const std::string& port_message() {
   static const std::string message = "must be a whole number from 1 to 65535";
   return message;
@@ -204,41 +59,10 @@ std::string interval_message() {
          std::to_string(max_interval_minutes);
 }
 
-// "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-std::string without_exception_tag(std::string_view what) {
-  if (!what.empty() && what.front() == '[') {
-    const std::size_t end = what.find("] ");
-    if (end != std::string_view::npos) what.remove_prefix(end + 2);
-  }
-  return std::string(what);
-}
-
 parse_result failure(std::vector<field_error> errors) {
   parse_result result;
   result.errors = std::move(errors);
   return result;
-}
-
-void check_credential(std::string_view field, std::string_view value, std::size_t max_bytes,
-                      std::vector<field_error>& errors) {
-  const auto fail = [&](std::string message) {
-    errors.push_back({std::string(field), std::move(message)});
-  };
-  if (value.empty()) return fail("is required");
-  if (value.size() > max_bytes) {
-    return fail("is " + std::to_string(value.size()) + " bytes long, the limit is " +
-                std::to_string(max_bytes));
-  }
-  // CR and LF would end the POP3/IMAP command early and let the value inject another one.
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-    return fail("must not contain line breaks or NUL characters");
-  }
-  std::string problem = utf8_problem(value);
-  if (!problem.empty()) fail(std::move(problem));
-}
-
-bool is_hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 }  // namespace
@@ -333,30 +157,9 @@ parse_result parse_retrieval_task(const json& document, const parse_limits& limi
 }
 
 parse_result parse_retrieval_task(std::string_view json_text, const parse_limits& limits) {
-  if (json_text.size() > limits.max_text_bytes) {
-    return failure({{"", "JSON text is " + std::to_string(json_text.size()) +
-                             " bytes, the limit is " + std::to_string(limits.max_text_bytes)}});
-  }
-  bool too_deep = false;
-  // The callback's depth counts the containers already open, so the top object starts at 0.
-  // Refusing a container that is too deep keeps it out of memory while the parser goes on.
-  const auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        static_cast<std::size_t>(depth) >= limits.max_depth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
   json document;
-  try {
-    document = json::parse(json_text.begin(), json_text.end(), limit_depth);
-  } catch (const json::exception& error) {
-    return failure({{"", without_exception_tag(error.what())}});
-  }
-  if (too_deep) {
-    return failure({{"", "nesting deeper than " + std::to_string(limits.max_depth) + " levels"}});
-  }
+  std::vector<field_error> errors = parse_text(json_text, limits, document);
+  if (!errors.empty()) return failure(std::move(errors));
   return parse_retrieval_task(document, limits);
 }
 
@@ -405,8 +208,8 @@ std::vector<field_error> validate(const retrieval_task& task) {
     fail("server", std::move(problem));
   }
   // port: every std::uint16_t is valid, 0 meaning the default (parse refuses the rest).
-  check_credential("username", task.username, max_username_bytes, errors);
-  check_credential("password", task.password, max_password_bytes, errors);
+  check_credential("username", task.username, max_username_bytes, true, errors);
+  check_credential("password", task.password, max_password_bytes, true, errors);
   if (task.interval_minutes < min_interval_minutes ||
       task.interval_minutes > max_interval_minutes) {
     fail("interval_minutes", interval_message());

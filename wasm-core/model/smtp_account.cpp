@@ -1,13 +1,14 @@
 #include "model/smtp_account.h"
 
 #include <array>
-#include <cmath>
-#include <limits>
 #include <utility>
+
+#include "model/json_fields.h"
 
 namespace junction::model {
 
 using nlohmann::json;
+using namespace fields;
 
 namespace {
 
@@ -22,66 +23,7 @@ constexpr std::array<std::string_view, 10> account_keys{
     "id",    "display_name", "server",   "port",     "encryption",
     "email", "auth",         "username", "password", "pinned_cert_sha256"};
 
-bool is_known(std::string_view key) {
-  for (const std::string_view known : account_keys) {
-    if (known == key) return true;
-  }
-  return false;
-}
-
-std::string encryption_message() {
-  std::string message = "must be one of ";
-  for (std::size_t i = 0; i < encryption_names.size(); ++i) {
-    if (i > 0) message += ", ";
-    message += encryption_names[i].second;
-  }
-  return message;
-}
-
-// True when `document` nests deeper than max_depth (a scalar or empty container is depth 1).
-// Iterative: hostile nesting must not exhaust the stack, least of all WASM's small one.
-bool nests_deeper_than(const json& document, std::size_t max_depth) {
-  std::vector<std::pair<const json*, std::size_t>> pending{{&document, 1}};
-  while (!pending.empty()) {
-    const auto [value, depth] = pending.back();
-    pending.pop_back();
-    if (depth > max_depth) return true;
-    if (value->is_structured()) {
-      for (const json& child : *value) pending.emplace_back(&child, depth + 1);
-    }
-  }
-  return false;
-}
-
-// A whole number, as JSON Schema's "integer" defines it: 587 and 587.0 both count.
-std::optional<std::int64_t> whole_number(const json& value) {
-  if (value.is_number_unsigned()) {
-    const auto number = value.get<std::uint64_t>();
-    if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(number);
-  }
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (value.is_number_float()) {
-    const double number = value.get<double>();
-    // Also false for NaN. The bound keeps the conversion below defined.
-    if (!(number >= -1e15 && number <= 1e15) || std::trunc(number) != number) return std::nullopt;
-    return static_cast<std::int64_t>(number);
-  }
-  return std::nullopt;
-}
-
 const char* const port_message = "must be a whole number from 1 to 65535";
-
-// "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-std::string without_exception_tag(std::string_view what) {
-  if (!what.empty() && what.front() == '[') {
-    const std::size_t end = what.find("] ");
-    if (end != std::string_view::npos) what.remove_prefix(end + 2);
-  }
-  return std::string(what);
-}
 
 smtp_parse_result failure(std::vector<field_error> errors) {
   smtp_parse_result result;
@@ -89,108 +31,14 @@ smtp_parse_result failure(std::vector<field_error> errors) {
   return result;
 }
 
-// Reads the fields of the account object, one error per field with the wrong type. Each
-// reader leaves `out` unchanged (its default) when the key is absent or wrong.
-class field_reader {
- public:
-  field_reader(const json& object, std::vector<field_error>& errors)
-      : object_(object), errors_(errors) {}
-
-  void read_string(std::string_view key, std::string& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_string()) return fail(key, "must be a string");
-    out = value->get<std::string>();
-  }
-
-  void read_bool(std::string_view key, bool& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_boolean()) return fail(key, "must be true or false");
-    out = value->get<bool>();
-  }
-
-  void read_port(std::string_view key, std::uint16_t& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    // Unlike retrieval tasks, 0 does not stand for a default here: the default is 25 and a
-    // stored account always carries its port.
-    const std::optional<std::int64_t> number = whole_number(*value);
-    if (!number || *number < 1 || *number > 65535) return fail(key, port_message);
-    out = static_cast<std::uint16_t>(*number);
-  }
-
-  void read_encryption(std::string_view key, smtp_encryption& out) {
-    const json* value = find(key);
-    if (value == nullptr) return;
-    if (!value->is_string() || !from_string(value->get_ref<const std::string&>(), out)) {
-      fail(key, encryption_message());
-    }
-  }
-
-  void keep_unknown(json& extra) {
-    for (const auto& [key, value] : object_.items()) {
-      if (!is_known(key)) extra[key] = value;
-    }
-  }
-
- private:
-  const json* find(std::string_view key) const {
-    const auto found = object_.find(key);
-    return found == object_.end() ? nullptr : &*found;
-  }
-
-  void fail(std::string_view key, std::string message) {
-    errors_.push_back({std::string(key), std::move(message)});
-  }
-
-  const json& object_;
-  std::vector<field_error>& errors_;
-};
-
-// Shared by username and password: both go into AUTH exchanges, base64-encoded, but a
-// server's LOGIN prompts and logs are line based, so line breaks and NUL are refused.
-void check_credential(std::string_view field, std::string_view value, std::size_t max_bytes,
-                      bool required, std::vector<field_error>& errors) {
-  const auto fail = [&](std::string message) {
-    errors.push_back({std::string(field), std::move(message)});
-  };
-  if (value.empty()) {
-    if (required) fail("is required");
-    return;
-  }
-  if (value.size() > max_bytes) {
-    return fail("is " + std::to_string(value.size()) + " bytes long, the limit is " +
-                std::to_string(max_bytes));
-  }
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-    return fail("must not contain line breaks or NUL characters");
-  }
-  std::string problem = utf8_problem(value);
-  if (!problem.empty()) fail(std::move(problem));
-}
-
-bool is_hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 }  // namespace
 
 std::string to_string(smtp_encryption value) {
-  for (const auto& [candidate, name] : encryption_names) {
-    if (candidate == value) return std::string(name);
-  }
-  return "unknown";
+  return name_of(encryption_names, value);
 }
 
 bool from_string(std::string_view text, smtp_encryption& out) {
-  for (const auto& [value, name] : encryption_names) {
-    if (name == text) {
-      out = value;
-      return true;
-    }
-  }
-  return false;
+  return value_of(encryption_names, text, out);
 }
 
 std::uint16_t default_smtp_port(smtp_encryption encryption) {
@@ -224,18 +72,20 @@ smtp_parse_result parse_smtp_account(const json& document, const parse_limits& l
     }
     std::vector<field_error> errors;
     smtp_account account;
-    field_reader fields(document, errors);
+    field_reader fields(document, "", errors);
     fields.read_string("id", account.id);
     fields.read_string("display_name", account.display_name);
     fields.read_string("server", account.server);
-    fields.read_port("port", account.port);
-    fields.read_encryption("encryption", account.encryption);
+    // Unlike retrieval tasks, 0 does not stand for a default here: the default is 25 and a
+    // stored account always carries its port.
+    fields.read_number("port", account.port, 1, 65535, port_message);
+    fields.read_enum("encryption", account.encryption, encryption_names);
     fields.read_string("email", account.email);
     fields.read_bool("auth", account.auth);
     fields.read_string("username", account.username);
     fields.read_string("password", account.password);
     fields.read_string("pinned_cert_sha256", account.pinned_cert_sha256);
-    fields.keep_unknown(account.extra);
+    fields.keep_unknown(account_keys, account.extra);
     if (!errors.empty()) return failure(std::move(errors));
     smtp_parse_result result;
     result.account = std::move(account);
@@ -247,30 +97,9 @@ smtp_parse_result parse_smtp_account(const json& document, const parse_limits& l
 }
 
 smtp_parse_result parse_smtp_account(std::string_view json_text, const parse_limits& limits) {
-  if (json_text.size() > limits.max_text_bytes) {
-    return failure({{"", "JSON text is " + std::to_string(json_text.size()) +
-                             " bytes, the limit is " + std::to_string(limits.max_text_bytes)}});
-  }
-  bool too_deep = false;
-  // The callback's depth counts the containers already open, so the top object starts at 0.
-  // Refusing a container that is too deep keeps it out of memory while the parser goes on.
-  const auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        static_cast<std::size_t>(depth) >= limits.max_depth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
   json document;
-  try {
-    document = json::parse(json_text.begin(), json_text.end(), limit_depth);
-  } catch (const json::exception& error) {
-    return failure({{"", without_exception_tag(error.what())}});
-  }
-  if (too_deep) {
-    return failure({{"", "nesting deeper than " + std::to_string(limits.max_depth) + " levels"}});
-  }
+  std::vector<field_error> errors = parse_text(json_text, limits, document);
+  if (!errors.empty()) return failure(std::move(errors));
   return parse_smtp_account(document, limits);
 }
 
@@ -280,7 +109,7 @@ json to_json(const smtp_account& account, bool include_secrets) {
   // must not appear when secrets are left out.
   if (account.extra.is_object()) {
     for (const auto& [key, value] : account.extra.items()) {
-      if (!is_known(key)) out[key] = value;
+      if (!is_known(account_keys, key)) out[key] = value;
     }
   }
   if (!account.id.empty()) out["id"] = account.id;
