@@ -12,12 +12,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "jobs/effect_queue.h"
 #include "jobs/effects.h"
 #include "model/retrieval_task.h"
 
@@ -59,8 +59,6 @@ class retrieval_job {
 
  protected:
   retrieval_job(const model::retrieval_task& task, retrieval_options options);
-
-  enum class awaiting { nothing, connect, data, tls, commit, state };
 
   // Subclass hooks.
   // Queue the first effects: by default, connect as the task says (implicit TLS for "ssl").
@@ -117,7 +115,7 @@ class retrieval_job {
   void fail(failure_kind kind, std::string message);
 
   bool finished() const { return finished_; }
-  bool has_effects() const { return !queue_.empty(); }
+  bool has_effects() const { return !effects_.empty(); }
   bool cancel_requested() const { return cancel_requested_; }
   folder_summary& folder_counts(std::string_view folder);
   // The delivery key of a message: a digest of the task key and the message's source id.
@@ -128,22 +126,9 @@ class retrieval_job {
   run_summary summary_;
 
  private:
-  struct owned_effect {
-    effect::type kind;
-    std::string host, bytes, folder, key;
-    std::uint16_t port = 0;
-    tls_mode tls = tls_mode::none;
-    std::uint64_t delivery = 0;
-    unsigned flags = 0;
-    std::int64_t internal_date = 0;
-    std::uint64_t done_count = 0, total = 0;
-  };
-  void push(owned_effect e);
-  effect view_of(const owned_effect& e) const;
+  using owned_effect = effect_queue::owned_effect;
 
-  std::deque<owned_effect> queue_;
-  owned_effect current_{};
-  awaiting awaiting_ = awaiting::nothing;
+  effect_queue effects_;
   bool started_ = false;
   bool finished_ = false;
   bool cancel_requested_ = false;

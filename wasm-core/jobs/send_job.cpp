@@ -62,56 +62,26 @@ send_job::send_job(const model::smtp_account& account, std::vector<outgoing_mess
 // ---- driver interface ----
 
 effect send_job::next() {
-  if (awaiting_ != awaiting::nothing) {
+  if (effects_.owes_answer()) {
     // The driver skipped an answer: a bug in the driver, and the run cannot go on.
-    awaiting_ = awaiting::nothing;
+    effects_.settle_any();
     fail(failure_kind::protocol, "internal: next() called before the previous effect was answered");
   }
   if (!started_) {
     started_ = true;
     start();
   }
-  if (queue_.empty() && !finished_) pump();
-  current_ = owned_effect{};
-  if (queue_.empty()) {
-    current_.kind = summary_.ok ? effect::type::done : effect::type::failed;
-  } else {
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-  }
-  switch (current_.kind) {
-    case effect::type::connect:
-      awaiting_ = awaiting::connect;
-      break;
-    case effect::type::receive:
-      awaiting_ = awaiting::data;
-      break;
-    case effect::type::start_tls:
-      awaiting_ = awaiting::tls;
-      break;
-    default:
-      break;
-  }
-  effect v;
-  v.kind = current_.kind;
-  v.host = current_.host;
-  v.port = current_.port;
-  v.tls = current_.tls;
-  v.bytes = current_.bytes;
-  v.done_count = current_.done_count;
-  v.total = current_.total;
-  return v;
+  if (effects_.empty() && !finished_) pump();
+  return effects_.next(summary_.ok);
 }
 
 void send_job::on_connected() {
-  if (awaiting_ != awaiting::connect || finished_) return;
-  awaiting_ = awaiting::nothing;
-  emit(effect::type::receive);  // the greeting
+  if (finished_ || !effects_.settle(effect_queue::answer::connect)) return;
+  effects_.push(effect::type::receive);  // the greeting
 }
 
 void send_job::on_tls_started() {
-  if (awaiting_ != awaiting::tls || finished_) return;
-  awaiting_ = awaiting::nothing;
+  if (finished_ || !effects_.settle(effect_queue::answer::tls)) return;
   // RFC 3207 §4.2: forget everything learnt before TLS and ask again.
   tls_ = true;
   caps_ = smtp::capabilities{};
@@ -121,19 +91,17 @@ void send_job::on_tls_started() {
 }
 
 void send_job::on_data(std::string_view bytes) {
-  if (awaiting_ != awaiting::data || finished_) return;
-  awaiting_ = awaiting::nothing;
+  if (finished_ || !effects_.settle(effect_queue::answer::data)) return;
   engine_.feed(bytes);
 }
 
 void send_job::on_eof() {
-  if (awaiting_ != awaiting::data || finished_) return;
-  awaiting_ = awaiting::nothing;
+  if (finished_ || !effects_.settle(effect_queue::answer::data)) return;
   engine_.feed_eof();
 }
 
 void send_job::on_failure(failure_kind kind, std::string message) {
-  awaiting_ = awaiting::nothing;
+  effects_.settle_any();
   if (finished_) return;
   fail(kind, std::move(message));
 }
@@ -142,16 +110,11 @@ void send_job::on_failure(failure_kind kind, std::string message) {
 
 void send_job::start() {
   tls_ = account_.encryption == model::smtp_encryption::ssl;
-  owned_effect e;
-  e.kind = effect::type::connect;
-  e.host = account_.server;
-  e.port = account_.port;
-  e.tls = tls_ ? tls_mode::implicit : tls_mode::none;
-  queue_.push_back(std::move(e));
+  effects_.push_connect(account_.server, account_.port, tls_ ? tls_mode::implicit : tls_mode::none);
 }
 
 void send_job::pump() {
-  while (queue_.empty() && !finished_) {
+  while (effects_.empty() && !finished_) {
     if (streaming_) {
       stream_chunk();
       continue;
@@ -160,7 +123,7 @@ void send_job::pump() {
     if (ev.type == smtp::event_type::need_data) {
       flush_output();
       if (phase_ == phase::closed) return;
-      emit(effect::type::receive);
+      effects_.push(effect::type::receive);
       return;
     }
     if (ev.type == smtp::event_type::error) {
@@ -218,7 +181,7 @@ void send_job::handle(const smtp::event& ev) {
              "the SMTP server refused STARTTLS: " + reply_words(ev) + "; nothing was sent");
         return;
       }
-      emit(effect::type::start_tls);
+      effects_.push(effect::type::start_tls);
       return;
     case phase::auth:
       if (!ev.ok) {
@@ -633,34 +596,12 @@ void send_job::finish_run() {
 void send_job::flush_output() {
   auto out = engine_.pending_output();
   if (out.empty()) return;
-  emit_send(out);
+  effects_.push_send(out);
   engine_.consume_output(out.size());
 }
 
-void send_job::emit(effect::type kind) {
-  owned_effect e;
-  e.kind = kind;
-  queue_.push_back(std::move(e));
-}
-
-void send_job::emit_send(std::string_view bytes) {
-  // Coalesce with a send still queued: one write per exchange (delayed-ACK stalls otherwise).
-  if (!queue_.empty() && queue_.back().kind == effect::type::send) {
-    queue_.back().bytes.append(bytes);
-    return;
-  }
-  owned_effect e;
-  e.kind = effect::type::send;
-  e.bytes = bytes;
-  queue_.push_back(std::move(e));
-}
-
 void send_job::emit_progress() {
-  owned_effect e;
-  e.kind = effect::type::progress;
-  e.done_count = completed_;
-  e.total = messages_.size();
-  queue_.push_back(std::move(e));
+  effects_.push_progress({}, completed_, messages_.size());
 }
 
 void send_job::finish_ok(std::string message) {
@@ -669,9 +610,9 @@ void send_job::finish_ok(std::string message) {
   summary_.ok = true;
   summary_.failure = failure_kind::none;
   summary_.message = std::move(message);
-  emit(effect::type::close);
+  effects_.push(effect::type::close);
   phase_ = phase::closed;
-  emit(effect::type::done);
+  effects_.push(effect::type::done);
 }
 
 void send_job::fail(failure_kind kind, std::string message) {
@@ -681,10 +622,10 @@ void send_job::fail(failure_kind kind, std::string message) {
   summary_.failure = kind;
   summary_.message = std::move(message);
   streaming_ = false;
-  queue_.clear();
-  emit(effect::type::close);
+  effects_.clear();
+  effects_.push(effect::type::close);
   phase_ = phase::closed;
-  emit(effect::type::failed);
+  effects_.push(effect::type::failed);
 }
 
 }  // namespace junction::jobs

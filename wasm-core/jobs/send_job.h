@@ -35,12 +35,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "jobs/effect_queue.h"
 #include "jobs/effects.h"
 #include "model/smtp_account.h"
 #include "smtp/client.h"
@@ -111,7 +111,6 @@ class send_job {
            send_options options);
 
   enum class phase { greeting, ehlo, helo, starttls, auth, transfer, quit, closed };
-  enum class awaiting { nothing, connect, data, tls };
   // Where one message stands.
   struct progress_state {
     bool mail_ok = false;
@@ -120,14 +119,6 @@ class send_job {
     bool empty_data = false;  // DATA was answered 354 with no recipient: content left empty
     bool final = false;
   };
-  struct owned_effect {
-    effect::type kind = effect::type::done;
-    std::string host, bytes;
-    std::uint16_t port = 0;
-    tls_mode tls = tls_mode::none;
-    std::uint64_t done_count = 0, total = 0;
-  };
-
   void start();
   void pump();
   void handle(const smtp::event& ev);
@@ -149,8 +140,6 @@ class send_job {
   void on_engine_error();
 
   void flush_output();
-  void emit(effect::type kind);
-  void emit_send(std::string_view bytes);
   void emit_progress();
   void finish_ok(std::string message);
   void fail(failure_kind kind, std::string message);
@@ -179,9 +168,7 @@ class send_job {
   std::size_t stream_index_ = 0;
   std::size_t stream_offset_ = 0;
 
-  std::deque<owned_effect> queue_;
-  owned_effect current_;
-  awaiting awaiting_ = awaiting::nothing;
+  effect_queue effects_;
   bool started_ = false;
   bool finished_ = false;
   bool cancel_requested_ = false;
