@@ -21,23 +21,72 @@ pop3_retrieval::pop3_retrieval(const model::retrieval_task& task, retrieval_opti
   load_state(state);
 }
 
-// State document: {"version": 1, "protocol": "pop3", "seen": ["uidl", ...]}.
+namespace {
+
+bool is_hex_digest(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The state document is described in the header (versions 1 and 2). Entries that do not
+// parse are skipped: an unknown id is then downloaded again, which never loses anything.
+std::optional<std::map<std::string, pop3_retrieval::seen_entry>> pop3_retrieval::parse_state(
+    std::string_view state) {
+  auto doc = nlohmann::json::parse(state, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  auto protocol = doc.find("protocol");
+  if (protocol == doc.end() || !protocol->is_string() || protocol->get<std::string>() != "pop3")
+    return std::nullopt;
+  std::map<std::string, seen_entry> seen;
+  auto it = doc.find("seen");
+  if (it == doc.end() || !it->is_array()) return seen;
+  for (const auto& item : *it) {
+    if (item.is_string()) {  // version 1: the id alone
+      if (!item.get_ref<const std::string&>().empty())
+        seen.emplace(item.get<std::string>(), seen_entry{});
+      continue;
+    }
+    if (!item.is_object()) continue;
+    auto id = item.find("id");
+    if (id == item.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) continue;
+    seen_entry e;
+    if (auto size = item.find("size"); size != item.end() && size->is_number_unsigned())
+      e.size = size->get<std::uint64_t>();
+    if (auto digest = item.find("sha256");
+        digest != item.end() && digest->is_string() && is_hex_digest(digest->get<std::string>()))
+      e.digest = digest->get<std::string>();
+    if (auto absent = item.find("absent"); absent != item.end() && absent->is_number_unsigned())
+      e.absent = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(absent->get<std::uint64_t>(), kForgetAfter));
+    if (e.digest.empty()) e.size = 0;
+    seen[id->get<std::string>()] = std::move(e);
+  }
+  return seen;
+}
+
 void pop3_retrieval::load_state(std::string_view state) {
   if (state.empty()) return;
-  auto doc = nlohmann::json::parse(state, nullptr, false);
-  if (!doc.is_object() || doc.value("protocol", "") != "pop3") return;
-  auto it = doc.find("seen");
-  if (it == doc.end() || !it->is_array()) return;
-  for (const auto& id : *it) {
-    if (id.is_string()) seen_.insert(id.get<std::string>());
-  }
+  if (auto seen = parse_state(state)) seen_ = std::move(*seen);
 }
 
 std::string pop3_retrieval::state_document() const {
-  std::vector<std::string> ids(seen_.begin(), seen_.end());
-  std::sort(ids.begin(), ids.end());
-  nlohmann::json doc = {{"version", 1}, {"protocol", "pop3"}, {"seen", ids}};
-  return doc.dump();
+  nlohmann::json seen = nlohmann::json::array();
+  for (const auto& [id, e] : seen_) {
+    nlohmann::json item = {{"id", id}};
+    if (!e.digest.empty()) {
+      item["size"] = e.size;
+      item["sha256"] = e.digest;
+    }
+    if (e.absent > 0) item["absent"] = e.absent;
+    seen.push_back(std::move(item));
+  }
+  nlohmann::json doc = {{"version", 2}, {"protocol", "pop3"}, {"seen", std::move(seen)}};
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void pop3_retrieval::on_tls_up() {
@@ -206,30 +255,49 @@ void pop3_retrieval::handle(const pop3::event& ev) {
           if (!in_message_) return;
           emit_deliver_data(current_.delivery, ev.text);
           current_bytes_ += ev.text.size();
-          if (!have_uidl_) current_digest_.update(ev.text);
+          current_digest_.update(ev.text);
           return;
         case event_type::message_end: {
           in_message_ = false;
           --outstanding_retr_;
           ++fetched_;
+          current_.size = current_bytes_;
+          current_.digest = to_hex(current_digest_.finish());
+          std::string key_source;
           if (have_uidl_) {
             current_.source_id =
                 current_index_ < fetch_ids_.size() ? fetch_ids_[current_index_] : std::string();
+            // The content is part of the name: a reused UIDL is a new message.
+            key_source = "pop3:" + current_.source_id + "\x1f" + std::to_string(current_.size) +
+                         ":" + current_.digest;
           } else {
-            current_.source_id = "sha256:" + to_hex(current_digest_.finish());
+            current_.source_id = "sha256:" + current_.digest;
             present_.insert(current_.source_id);
-            if (seen_.count(current_.source_id) > 0) {
-              // Retrieved by an earlier run: not again.
-              emit_deliver_abort(current_.delivery);
-              ++folder_counts(folder_).already_had;
-              if (!task_.leave_on_server) batch_deletes_.push_back(current_.number);
-              emit_progress(folder_, fetched_, to_fetch_.size());
-              fill_pipeline();
-              maybe_finish_transfer();
-              return;
-            }
+            key_source = "pop3:" + current_.source_id;
           }
-          emit_deliver_end(current_.delivery, delivery_key("pop3:" + current_.source_id), 0, 0);
+          auto seen = seen_.find(current_.source_id);
+          const bool same_as_retrieved =
+              seen != seen_.end() && (have_uidl_ ? !seen->second.digest.empty() &&
+                                                       seen->second.digest == current_.digest &&
+                                                       seen->second.size == current_.size
+                                                 : true);
+          if (same_as_retrieved && task_.leave_on_server) {
+            // Retrieved by an earlier run and staying on the server: not again (a copy the
+            // user deleted locally does not come back).
+            emit_deliver_abort(current_.delivery);
+            ++folder_counts(folder_).already_had;
+            if (seen->second.absent > 0) {
+              seen->second.absent = 0;
+              state_dirty_ = true;
+            }
+            emit_progress(folder_, fetched_, to_fetch_.size());
+            fill_pipeline();
+            maybe_finish_transfer();
+            return;
+          }
+          // Otherwise delivered, also when it must be deleted: the DELE then rests on what
+          // this run's commit reports, never on the seen set alone.
+          emit_deliver_end(current_.delivery, delivery_key(key_source), 0, 0);
           batch_bytes_ += current_bytes_;
           batch_.push_back(std::move(current_));
           emit_progress(folder_, fetched_, to_fetch_.size());
@@ -340,41 +408,46 @@ void pop3_retrieval::plan_transfer() {
     std::unordered_set<std::string> on_server;
     for (const auto& [number, uid] : uidls_) {
       on_server.insert(uid);
-      if (seen_.count(uid) > 0) {
-        ++counts.already_had;
-        // Stored by an earlier run whose DELE did not happen (cut before QUIT, or leave on
-        // server was on then): delete it now.
-        if (!task_.leave_on_server) to_delete_.push_back(number);
-      } else {
+      auto seen = seen_.find(uid);
+      // Downloaded again: a seen message that must be deleted (the DELE needs this run's
+      // commit), and one that was missing from a listing and is back (a reused UIDL?).
+      const bool fetch = seen == seen_.end() || !task_.leave_on_server ||
+                         (seen->second.absent > 0 && !seen->second.digest.empty());
+      if (fetch) {
         to_fetch_.push_back(number);
         fetch_ids_.push_back(uid);
-      }
-    }
-    // Forget UIDs the server no longer has, so the set does not grow forever.
-    for (auto it = seen_.begin(); it != seen_.end();) {
-      if (on_server.count(*it) == 0) {
-        it = seen_.erase(it);
-        state_dirty_ = true;
       } else {
-        ++it;
+        ++counts.already_had;
+        if (seen->second.absent > 0) {
+          seen->second.absent = 0;
+          state_dirty_ = true;
+        }
       }
     }
+    // An empty listing says nothing (a glitch, a "new since last POP" view); a non-empty one
+    // counts one absence, and only repeated absence forgets an id.
+    if (!uidls_.empty()) age_seen(on_server);
   } else {
     for (std::uint64_t n = 1; n <= message_count_; ++n) to_fetch_.push_back(n);
-  }
-  for (auto n : to_delete_) {
-    engine_.submit_dele(n);
-    ++outstanding_dele_;
-    if (!pipelining_) break;  // one at a time; the rest follow from maybe_finish_transfer
-  }
-  if (!pipelining_ && !to_delete_.empty()) {
-    to_delete_.erase(to_delete_.begin());
-  } else {
-    to_delete_.clear();
   }
   emit_progress(folder_, 0, to_fetch_.size());
   if (outstanding_dele_ == 0) fill_pipeline();
   maybe_finish_transfer();
+}
+
+void pop3_retrieval::age_seen(const std::unordered_set<std::string>& present) {
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    if (present.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    state_dirty_ = true;
+    if (++it->second.absent >= kForgetAfter) {
+      it = seen_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void pop3_retrieval::fill_pipeline() {
@@ -406,16 +479,10 @@ void pop3_retrieval::maybe_finish_transfer() {
     emit_commit();
     return;
   }
-  if (!have_uidl_ && !cancel_requested() && fetched_ == to_fetch_.size()) {
-    // A full pass saw every message: forget ids no longer on the server.
-    for (auto it = seen_.begin(); it != seen_.end();) {
-      if (present_.count(*it) == 0) {
-        it = seen_.erase(it);
-        state_dirty_ = true;
-      } else {
-        ++it;
-      }
-    }
+  if (!have_uidl_ && !cancel_requested() && fetched_ == to_fetch_.size() && !present_.empty()) {
+    // A full pass that saw messages: one absence for ids not among them.
+    age_seen(present_);
+    present_.clear();
   }
   if (state_dirty_) {
     state_dirty_ = false;
@@ -438,7 +505,7 @@ void pop3_retrieval::on_commit_results(const std::vector<delivery_result>& resul
     auto* it = committed(batch_, r, counts);
     if (finished()) return;
     if (!it) continue;
-    seen_.insert(it->source_id);
+    seen_[it->source_id] = seen_entry{it->size, it->digest, 0};
     state_dirty_ = true;
     if (!task_.leave_on_server) batch_deletes_.push_back(it->number);
   }

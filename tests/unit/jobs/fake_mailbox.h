@@ -101,6 +101,16 @@ class fake_mailbox {
     return false;
   }
 
+  // The user deletes a message in their mail client.
+  void remove(std::string_view folder, std::string_view content) {
+    for (auto it = messages_.begin(); it != messages_.end(); ++it) {
+      if (it->folder == folder && it->content == content) {
+        messages_.erase(it);
+        return;
+      }
+    }
+  }
+
   // Committed messages only.
   const std::vector<stored_message>& messages() const { return messages_; }
   std::size_t count(std::string_view folder, std::string_view content) const {

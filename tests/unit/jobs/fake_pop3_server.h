@@ -42,6 +42,7 @@ class fake_pop3_server : public fake_server {
     state_ = state::authorization;
     user_given_.clear();
     deleted_.assign(maildrop.size(), false);
+    retrieved_.assign(maildrop.size(), false);
     reply("+OK fake POP3 ready" + (apop_timestamp.empty() ? "" : " " + apop_timestamp) + "\r\n");
   }
 
@@ -159,12 +160,16 @@ class fake_pop3_server : public fake_server {
     if (verb == "RETR") {
       const std::size_t i = message_index(arg);
       if (i == npos) return reply("-ERR no such message\r\n");
+      retrieved_[i] = true;
       return reply("+OK " + std::to_string(maildrop[i].content.size()) + " octets\r\n" +
                    dot_stuff(maildrop[i].content) + ".\r\n");
     }
     if (verb == "DELE") {
       const std::size_t i = message_index(arg);
       if (i == npos) return reply("-ERR no such message\r\n");
+      // The job's rule: only what this session downloaded (and the mailbox then confirmed).
+      if (!retrieved_[i])
+        violations.push_back("DELE of " + maildrop[i].uidl + " not downloaded in this session");
       if (on_dele) on_dele(maildrop[i]);
       deleted_[i] = true;
       return reply("+OK marked\r\n");
@@ -221,6 +226,7 @@ class fake_pop3_server : public fake_server {
   state state_ = state::authorization;
   std::string user_given_;
   std::vector<bool> deleted_;
+  std::vector<bool> retrieved_;  // RETR in this session
 };
 
 }  // namespace junction::jobs::testing

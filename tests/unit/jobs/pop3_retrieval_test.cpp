@@ -10,6 +10,7 @@
 
 #include "common/digest.h"
 #include "fake_pop3_server.h"
+#include "jobs/pop3_retrieval.h"
 #include "jobs_test_support.h"
 #include "scripted_driver.h"
 
@@ -73,7 +74,9 @@ class pop3_world {
     std::vector<std::string> out;
     auto doc = nlohmann::json::parse(store.load(options.task_key), nullptr, false);
     if (!doc.is_object() || !doc.contains("seen")) return out;
-    for (const auto& id : doc["seen"]) out.push_back(id.get<std::string>());
+    for (const auto& entry : doc["seen"]) {
+      out.push_back(entry.is_string() ? entry.get<std::string>() : entry.value("id", ""));
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -187,7 +190,9 @@ TEST(Pop3Retrieval, SessionEndingWithoutQuitDeletesNothingAndTheNextRunFinishes)
   EXPECT_EQ(f->new_messages, 0u);
   EXPECT_EQ(f->already_had, 5u);
   EXPECT_EQ(f->deleted, 5u);
-  EXPECT_EQ(w.server.count("RETR"), 5u) << "downloaded again what the state says is stored";
+  // Downloaded again before the DELE: the DELE rests on this run's commit (already had),
+  // not on the seen set alone.
+  EXPECT_EQ(w.server.count("RETR"), 10u);
   EXPECT_TRUE(w.server.maildrop.empty());
   EXPECT_TRUE(exactly_once(w.mailbox, w.expected(1, 5)));
 }
@@ -208,7 +213,7 @@ TEST(Pop3Retrieval, LeaveOnServerNeverDeletes) {
   }
 }
 
-TEST(Pop3Retrieval, SeenSetForgetsUidlsTheServerNoLongerHas) {
+TEST(Pop3Retrieval, SeenSetForgetsUidlsOnlyAfterRepeatedAbsence) {
   pop3_world w(5);
   w.task.leave_on_server = true;
   ASSERT_TRUE(w.run().summary.ok);
@@ -221,13 +226,19 @@ TEST(Pop3Retrieval, SeenSetForgetsUidlsTheServerNoLongerHas) {
   auto r = w.run();
   ASSERT_TRUE(r.summary.ok) << r.summary.message;
   EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 1u);
+  // Missing from one listing: still known.
+  EXPECT_EQ(w.seen(),
+            (std::vector<std::string>{"uid-1", "uid-2", "uid-3", "uid-4", "uid-5", "uid-6"}));
+  for (std::uint32_t i = 2; i < pop3_retrieval::kForgetAfter; ++i) {
+    ASSERT_TRUE(w.run().summary.ok);
+    EXPECT_EQ(w.seen().size(), 6u) << "forgotten after " << i << " listings";
+  }
+  ASSERT_TRUE(w.run().summary.ok);
   EXPECT_EQ(w.seen(), (std::vector<std::string>{"uid-1", "uid-3", "uid-5", "uid-6"}));
-
-  // Nothing new, one gone: the state is still saved without it.
-  w.server.maildrop.pop_back();
-  r = w.run();
-  ASSERT_TRUE(r.summary.ok) << r.summary.message;
-  EXPECT_EQ(w.seen(), (std::vector<std::string>{"uid-1", "uid-3", "uid-5"}));
+  EXPECT_EQ(w.server.count("RETR"), 6u) << "a message still listed was downloaded again";
+  EXPECT_TRUE(exactly_once(w.mailbox, {{kFolder,
+                                        {pop3_text(1), pop3_text(2), pop3_text(3), pop3_text(4),
+                                         pop3_text(5), pop3_text(6)}}}));
 }
 
 TEST(Pop3Retrieval, ServerWithoutUidlNeverDuplicates) {
@@ -246,8 +257,9 @@ TEST(Pop3Retrieval, ServerWithoutUidlNeverDuplicates) {
     EXPECT_EQ(find_folder(second.summary, kFolder)->already_had, leave ? 5u : 0u);
     EXPECT_TRUE(exactly_once(w.mailbox, w.expected(1, 6)));
     EXPECT_EQ(w.server.maildrop.size(), leave ? 6u : 0u);
-    // The seen set holds content digests, one per message still on the server.
-    EXPECT_EQ(w.seen().size(), leave ? 6u : 1u);
+    // The seen set holds content digests; deleted ones are forgotten only after
+    // kForgetAfter full passes without them.
+    EXPECT_EQ(w.seen().size(), 6u);
     if (leave) {
       EXPECT_EQ(w.seen().front().rfind("sha256:", 0), 0u);
     }
@@ -449,6 +461,280 @@ TEST(Pop3Retrieval, CutConnectionThenRerunLosesAndDoublesNothing) {
       ASSERT_TRUE(exactly_once(w.mailbox, w.expected(1, 30))) << "cut at " << cut;
       ASSERT_TRUE(w.server.maildrop.empty()) << "cut at " << cut;
     }
+  }
+}
+
+// ---- Identity by content, DELE only after this run's commit (review F1, F5, F11) ----
+
+std::vector<std::string> texts(std::initializer_list<int> ids) {
+  std::vector<std::string> out;
+  for (int i : ids) out.push_back(pop3_text(i));
+  return out;
+}
+
+// Review F1 case A: a server that hands out a UIDL again (RFC 1939 says it "should" not) for
+// a new message right after the old one was deleted. It used to be DELEd without download.
+TEST(Pop3Retrieval, ReusedUidlRightAfterDeletionIsANewMessage) {
+  for (bool pipelining : {false, true}) {
+    SCOPED_TRACE("pipelining=" + std::to_string(pipelining));
+    pop3_world w(3);  // leave_on_server = false
+    w.server.pipelining = pipelining;
+    ASSERT_TRUE(w.run().summary.ok);
+    ASSERT_TRUE(w.server.maildrop.empty());
+    w.server.maildrop.push_back({"uid-1", pop3_text(99)});
+    auto r = w.run();
+    ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+    EXPECT_EQ(w.mailbox.count(kFolder, pop3_text(99)), 1u) << "message 99 lost";
+    EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 1u);
+    EXPECT_TRUE(w.server.maildrop.empty());
+    EXPECT_TRUE(exactly_once(w.mailbox, {{kFolder, texts({1, 2, 3, 99})}}));
+  }
+}
+
+// Review F1 case B: the UIDL comes back after a run that saw an empty maildrop. Its key used
+// to collide with the old message's, so the mailbox said "already had" and it was DELEd.
+TEST(Pop3Retrieval, ReusedUidlAfterAnEmptyMaildropIsANewMessage) {
+  pop3_world w(3);
+  ASSERT_TRUE(w.run().summary.ok);
+  ASSERT_TRUE(w.run().summary.ok);  // empty maildrop
+  w.server.maildrop.push_back({"uid-1", pop3_text(99)});
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_EQ(w.mailbox.count(kFolder, pop3_text(99)), 1u) << "message 99 lost";
+  EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 1u);
+  EXPECT_EQ(find_folder(r.summary, kFolder)->already_had, 0u);
+  EXPECT_TRUE(exactly_once(w.mailbox, {{kFolder, texts({1, 2, 3, 99})}}));
+}
+
+// Leave on server: the old message was deleted by another client, and a later listing
+// reuses its UIDL for new content. The UIDL was missing from a listing in between, so it is
+// checked once more.
+TEST(Pop3Retrieval, ReusedUidlAfterItWasMissingIsCheckedWhenLeftOnServer) {
+  pop3_world w(3);
+  w.task.leave_on_server = true;
+  ASSERT_TRUE(w.run().summary.ok);
+  w.server.maildrop.erase(w.server.maildrop.begin());  // uid-1 deleted elsewhere
+  ASSERT_TRUE(w.run().summary.ok);
+  w.server.maildrop.push_back({"uid-1", pop3_text(99)});
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 1u);
+  EXPECT_TRUE(exactly_once(w.mailbox, {{kFolder, texts({1, 2, 3, 99})}}));
+  EXPECT_EQ(w.server.count("DELE"), 0u);
+}
+
+// A message missing from one listing (a short listing) and back, with the same content, is
+// downloaded to check it but not delivered again: a copy the user deleted stays deleted.
+TEST(Pop3Retrieval, MessageBackAfterAShortListingIsNotDeliveredAgain) {
+  pop3_world w(4);
+  w.task.leave_on_server = true;
+  ASSERT_TRUE(w.run().summary.ok);
+  const auto all = w.server.maildrop;
+  w.server.maildrop.resize(1);  // a short listing
+  ASSERT_TRUE(w.run().summary.ok);
+  w.mailbox.remove(kFolder, pop3_text(3));  // the user deletes message 3 locally
+  w.server.maildrop = all;
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 0u);
+  EXPECT_EQ(find_folder(r.summary, kFolder)->already_had, 4u);
+  EXPECT_EQ(w.mailbox.count(kFolder, pop3_text(3)), 0u) << "a locally deleted message came back";
+  EXPECT_TRUE(exactly_once(w.mailbox, {{kFolder, texts({1, 2, 4})}}));
+  // Back to normal: nothing is downloaded the run after.
+  const auto retr = w.server.count("RETR");
+  ASSERT_TRUE(w.run().summary.ok);
+  EXPECT_EQ(w.server.count("RETR"), retr);
+}
+
+// Review F5: a transient empty UIDL listing (leave on server) used to wipe the seen set, and
+// the next run downloaded everything again.
+TEST(Pop3Retrieval, TransientEmptyListingKeepsTheSeenSet) {
+  for (bool uidl : {true, false}) {
+    SCOPED_TRACE("uidl=" + std::to_string(uidl));
+    pop3_world w(5);
+    w.server.uidl = uidl;
+    w.task.leave_on_server = true;
+    ASSERT_TRUE(w.run().summary.ok);
+    auto saved = w.server.maildrop;
+    const auto seen_before = w.seen();
+    ASSERT_EQ(seen_before.size(), 5u);
+    w.server.maildrop.clear();  // a server glitch, or another session's view
+    ASSERT_TRUE(w.run().summary.ok);
+    ASSERT_TRUE(w.run().summary.ok);
+    ASSERT_TRUE(w.run().summary.ok);
+    ASSERT_TRUE(w.run().summary.ok);
+    EXPECT_EQ(w.seen(), seen_before) << "empty listings changed the seen set";
+    w.server.maildrop = saved;
+    const auto retr_before = w.server.count("RETR");
+    auto r = w.run();
+    ASSERT_TRUE(r.summary.ok) << r.summary.message;
+    if (uidl) {
+      EXPECT_EQ(w.server.count("RETR") - retr_before, 0u);
+    }
+    EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 0u);
+    EXPECT_TRUE(exactly_once(w.mailbox, w.expected(1, 5)));
+  }
+}
+
+// Review F11: a state document written through the API (a stale browser, a session thief)
+// claims messages as retrieved that the mailbox never stored. Nothing may be deleted that
+// the mailbox does not hold.
+TEST(Pop3Retrieval, ForgedSeenSetNeverDeletesWhatTheMailboxDoesNotHold) {
+  const std::string digest(64, 'a');
+  const std::string forged[] = {
+      R"({"version":1,"protocol":"pop3","seen":["uid-1","uid-2","uid-3","uid-4"]})",
+      R"({"version":2,"protocol":"pop3","seen":[{"id":"uid-1","size":10,"sha256":")" + digest +
+          R"("},{"id":"uid-2"},{"id":"uid-3","absent":1},{"id":"uid-4","size":1}]})"};
+  for (const auto& doc : forged) {
+    for (bool pipelining : {false, true}) {
+      SCOPED_TRACE(doc + " pipelining=" + std::to_string(pipelining));
+      pop3_world w(4);
+      w.server.pipelining = pipelining;
+      w.store.save(w.options.task_key, doc);
+      auto r = w.run();
+      ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+      EXPECT_EQ(find_folder(r.summary, kFolder)->new_messages, 4u);
+      EXPECT_EQ(find_folder(r.summary, kFolder)->deleted, 4u);
+      EXPECT_TRUE(exactly_once(w.mailbox, w.expected(1, 4)));
+      EXPECT_TRUE(w.server.maildrop.empty());
+    }
+  }
+}
+
+// A version-1 state document (no digests) still loads: left on the server, its messages
+// are not downloaded again; new ones arrive.
+TEST(Pop3Retrieval, VersionOneStateStillLoads) {
+  pop3_world w(3);
+  w.task.leave_on_server = true;
+  w.store.save(w.options.task_key,
+               R"({"version":1,"protocol":"pop3","seen":["uid-1","uid-2","uid-3"]})");
+  w.add(4);
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_EQ(w.server.count("RETR"), 1u);
+  EXPECT_EQ(find_folder(r.summary, kFolder)->already_had, 3u);
+  EXPECT_EQ(w.mailbox.count(kFolder, pop3_text(4)), 1u);
+  auto doc = nlohmann::json::parse(w.store.load(w.options.task_key));
+  EXPECT_EQ(doc["version"], 2);
+  EXPECT_EQ(w.seen(), (std::vector<std::string>{"uid-1", "uid-2", "uid-3", "uid-4"}));
+}
+
+TEST(Pop3Retrieval, StateParserRefusesWhatIsNotPop3State) {
+  EXPECT_FALSE(pop3_retrieval::parse_state(""));
+  EXPECT_FALSE(pop3_retrieval::parse_state("[]"));
+  EXPECT_FALSE(pop3_retrieval::parse_state(R"({"protocol":"imap","seen":["a"]})"));
+  EXPECT_FALSE(pop3_retrieval::parse_state(R"({"protocol":7})"));
+  auto s = pop3_retrieval::parse_state(
+      R"({"protocol":"pop3","seen":["a",7,null,{"id":5},{"id":""},{"id":"b","sha256":"XYZ","size":3},)"
+      R"({"id":"c","absent":99999999999}]})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->size(), 3u);
+  EXPECT_TRUE(s->at("b").digest.empty()) << "a malformed digest is not trusted";
+  EXPECT_EQ(s->at("b").size, 0u);
+  EXPECT_EQ(s->at("c").absent, pop3_retrieval::kForgetAfter);
+}
+
+// kill -9 at every effect of a run that follows `prepare`, then a full run: every message
+// the server ever offered is in the mailbox exactly once, and without leave on server the
+// source ends empty.
+template <class Prepare>
+void crash_everywhere(const char* what, Prepare prepare, const std::vector<std::string>& expected) {
+  SCOPED_TRACE(what);
+  std::size_t total_effects = 0;
+  {
+    pop3_world clean(0);
+    prepare(clean);
+    auto r = clean.run();
+    ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+    ASSERT_TRUE(exactly_once(clean.mailbox, {{kFolder, expected}}));
+    total_effects = r.effects;
+  }
+  for (std::size_t k = 0; k < total_effects; ++k) {
+    pop3_world w(0);
+    prepare(w);
+    drive_options how;
+    how.crash_at = k;
+    auto crashed = w.run(how);
+    ASSERT_TRUE(crashed.crashed) << "no crash at " << k;
+    auto again = w.run();
+    ASSERT_TRUE(again.summary.ok) << "crash at effect " << k << ": " << again.summary.message
+                                  << tail(again);
+    ASSERT_TRUE(exactly_once(w.mailbox, {{kFolder, expected}}))
+        << "crash at effect " << k << tail(crashed) << "\n-- re-run:" << tail(again);
+    if (!w.task.leave_on_server) {
+      ASSERT_TRUE(w.server.maildrop.empty()) << "crash at " << k;
+    }
+  }
+}
+
+TEST(Pop3Retrieval, CrashAtEveryEffectOfTheNewPaths) {
+  for (bool pipelining : {false, true}) {
+    SCOPED_TRACE("pipelining=" + std::to_string(pipelining));
+    auto base = [pipelining](pop3_world& w, int n) {
+      w.server.pipelining = pipelining;
+      w.options.batch_messages = 3;
+      for (int i = 1; i <= n; ++i) w.add(i);
+    };
+    // UIDLs reused for new content after their DELE, beside a fresh one.
+    crash_everywhere(
+        "reused UIDL",
+        [&](pop3_world& w) {
+          base(w, 5);
+          ASSERT_TRUE(w.run().summary.ok);
+          w.server.maildrop = {
+              {"uid-1", pop3_text(11)}, {"uid-2", pop3_text(12)}, {"uid-9", pop3_text(13)}};
+        },
+        texts({1, 2, 3, 4, 5, 11, 12, 13}));
+    // Empty listings, then the maildrop is back with one more (leave on server).
+    crash_everywhere(
+        "empty listing",
+        [&](pop3_world& w) {
+          base(w, 5);
+          w.task.leave_on_server = true;
+          ASSERT_TRUE(w.run().summary.ok);
+          auto all = w.server.maildrop;
+          w.server.maildrop.clear();
+          ASSERT_TRUE(w.run().summary.ok);
+          w.server.maildrop = all;
+          w.add(6);
+        },
+        texts({1, 2, 3, 4, 5, 6}));
+    // Seen messages that must now be deleted: downloaded again, re-delivered, then DELEd.
+    crash_everywhere(
+        "re-download before DELE",
+        [&](pop3_world& w) {
+          base(w, 5);
+          w.task.leave_on_server = true;
+          ASSERT_TRUE(w.run().summary.ok);
+          w.task.leave_on_server = false;
+          w.add(6);
+        },
+        texts({1, 2, 3, 4, 5, 6}));
+    // A forged seen set (F11) on an empty mailbox.
+    crash_everywhere(
+        "forged state",
+        [&](pop3_world& w) {
+          base(w, 5);
+          w.store.save(w.options.task_key,
+                       R"({"version":1,"protocol":"pop3","seen":["uid-1","uid-3","uid-5"]})");
+        },
+        texts({1, 2, 3, 4, 5}));
+    // Without UIDL, after a short pass, with deletion.
+    crash_everywhere(
+        "no UIDL, short pass",
+        [&](pop3_world& w) {
+          base(w, 5);
+          w.server.uidl = false;
+          w.task.leave_on_server = true;
+          ASSERT_TRUE(w.run().summary.ok);
+          auto all = w.server.maildrop;
+          w.server.maildrop.resize(2);
+          ASSERT_TRUE(w.run().summary.ok);
+          w.server.maildrop = all;
+          w.add(6);
+          w.task.leave_on_server = false;
+        },
+        texts({1, 2, 3, 4, 5, 6}));
   }
 }
 
