@@ -82,6 +82,11 @@ struct folder_summary {
   std::uint64_t new_messages = 0;
   std::uint64_t already_had = 0;
   std::uint64_t deleted = 0;  // deleted from the server (POP3 without leave on server)
+  // IMAP: messages the server has but did not return when asked; retried by the next run.
+  std::uint64_t not_retrieved = 0;
+  // Why the folder is stored under another name than the source's, or was skipped; empty
+  // when neither.
+  std::string note;
 };
 
 struct run_summary {

@@ -15,6 +15,9 @@ namespace {
 // the sequence set stays short.
 constexpr std::size_t kChunk = 500;
 
+// Retry UIDs kept per folder; past this, the last UID stops below the ones left out.
+constexpr std::size_t kMaxRetry = 100000;
+
 constexpr std::string_view kFetchItems = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])";
 constexpr std::string_view kRescanItems =
     "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])";
@@ -77,8 +80,9 @@ imap_retrieval::imap_retrieval(const model::retrieval_task& task, retrieval_opti
   load_state(state);
 }
 
-// State document: {"version": 1, "protocol": "imap", "folders": {"<name>": {"uidvalidity": n,
-// "last_uid": n, "fingerprints": {"<fp>": count}}}}.
+// State document: {"version": 2, "protocol": "imap", "folders": {"<name>": {"uidvalidity": n,
+// "last_uid": n, "fingerprints": {"<fp>": count}, "retry": [uid, ...]}}}. Version 1 had no
+// "retry" and loads as is.
 void imap_retrieval::load_state(std::string_view state) {
   if (state.empty()) return;
   auto doc = nlohmann::json::parse(state, nullptr, false);
@@ -96,6 +100,15 @@ void imap_retrieval::load_state(std::string_view state) {
         if (f->is_number_unsigned()) fs.fingerprints[f.key()] = f->get<std::uint32_t>();
       }
     }
+    auto retry = it->find("retry");
+    if (retry != it->end() && retry->is_array()) {
+      for (const auto& uid : *retry) {
+        if (fs.retry.size() >= kMaxRetry) break;
+        if (uid.is_number_unsigned() && uid.get<std::uint64_t>() > 0 &&
+            uid.get<std::uint64_t>() <= fs.last_uid)
+          fs.retry.insert(uid.get<std::uint64_t>());
+      }
+    }
     state_[it.key()] = std::move(fs);
   }
 }
@@ -108,9 +121,11 @@ std::string imap_retrieval::state_document() const {
     folders[name] = {{"uidvalidity", fs.uidvalidity},
                      {"last_uid", fs.last_uid},
                      {"fingerprints", std::move(fps)}};
+    if (!fs.retry.empty()) folders[name]["retry"] = fs.retry;
   }
-  nlohmann::json doc = {{"version", 1}, {"protocol", "imap"}, {"folders", std::move(folders)}};
-  return doc.dump();
+  nlohmann::json doc = {{"version", 2}, {"protocol", "imap"}, {"folders", std::move(folders)}};
+  // A folder name that is not UTF-8 (a server ignoring modified UTF-7) must not throw.
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void imap_retrieval::on_tls_up() {
@@ -143,7 +158,7 @@ void imap_retrieval::pump() {
         // Everything was retrieved and committed; a server that drops the line instead of
         // completing LOGOUT cost us nothing.
         phase_ = phase::closed;
-        finish_ok(options_.check_only ? summary_.message : "retrieval complete");
+        finish_ok(options_.check_only ? summary_.message : completion_message());
         return;
       }
       fail(phase_ == phase::fetch || phase_ == phase::rescan ? failure_kind::connection
@@ -207,7 +222,13 @@ void imap_retrieval::handle(const imap::event& ev) {
       if (phase_ == phase::examine) exists_ = ev.number;
       return;
     case event_type::search:
-      if (phase_ == phase::search && ev.number > fstate_->last_uid) to_fetch_.push_back(ev.number);
+      if (phase_ != phase::search) return;
+      if (ev.number > fstate_->last_uid) {
+        to_fetch_.push_back(ev.number);
+      } else if (fstate_->retry.count(ev.number) > 0) {
+        to_fetch_.push_back(ev.number);
+        search_found_.insert(ev.number);
+      }
       return;
     case event_type::fetch_begin:
     case event_type::fetch_uid:
@@ -313,6 +334,15 @@ void imap_retrieval::on_tagged(const imap::event& ev) {
       }
       std::sort(to_fetch_.begin(), to_fetch_.end());
       to_fetch_.erase(std::unique(to_fetch_.begin(), to_fetch_.end()), to_fetch_.end());
+      // Retry UIDs the search no longer finds were expunged: nothing to wait for.
+      for (auto it = fstate_->retry.begin(); it != fstate_->retry.end();) {
+        if (search_found_.count(*it) > 0) {
+          ++it;
+        } else {
+          it = fstate_->retry.erase(it);
+          state_dirty_ = true;
+        }
+      }
       folder_counts(folder_->destination).already_had +=
           exists_ > to_fetch_.size() ? exists_ - to_fetch_.size() : 0;
       phase_ = phase::fetch;
@@ -335,21 +365,45 @@ void imap_retrieval::on_tagged(const imap::event& ev) {
         return;
       }
       chunk_done_ = true;
-      // UIDs that did not come back were expunged meanwhile; nothing waits for them.
-      for (auto it = pending_uids_.begin(); it != pending_uids_.end();) {
-        bool in_batch = std::any_of(batch_.begin(), batch_.end(),
-                                    [&](const fetched_message& m) { return m.uid == *it; });
-        it = in_batch ? std::next(it) : pending_uids_.erase(it);
-      }
+      keep_missing_for_retry();
       committing_ = true;
       emit_commit();
       return;
     case phase::logout:
       phase_ = phase::closed;
-      finish_ok(options_.check_only ? summary_.message : "retrieval complete");
+      finish_ok(options_.check_only ? summary_.message : completion_message());
       return;
     default:
       return;
+  }
+}
+
+std::string imap_retrieval::completion_message() const {
+  std::string m = "retrieval complete";
+  if (not_retrieved_total_ > 0) {
+    m += "; " + std::to_string(not_retrieved_total_) + " message" +
+         (not_retrieved_total_ == 1 ? " was" : "s were") +
+         " not returned by the server and will be retried on the next run";
+  }
+  for (const auto& f : summary_.folders) {
+    if (!f.note.empty()) m += "; " + f.note;
+  }
+  return m;
+}
+
+void imap_retrieval::keep_missing_for_retry() {
+  for (auto it = pending_uids_.begin(); it != pending_uids_.end();) {
+    const std::uint64_t uid = *it;
+    bool in_batch = std::any_of(batch_.begin(), batch_.end(),
+                                [&](const fetched_message& m) { return m.uid == uid; });
+    auto& keep = rescan_ ? rescan_missing_ : fstate_->retry;
+    if (in_batch || (keep.count(uid) == 0 && keep.size() >= kMaxRetry)) {
+      ++it;  // still pending: the last UID stays below it
+      continue;
+    }
+    keep.insert(uid);
+    state_dirty_ = true;
+    it = pending_uids_.erase(it);
   }
 }
 
@@ -425,6 +479,8 @@ void imap_retrieval::next_folder() {
   pending_uids_.clear();
   highest_requested_ = 0;
   fetched_count_ = 0;
+  search_found_.clear();
+  rescan_missing_.clear();
   phase_ = phase::examine;
   pending_tag_ = engine_.submit_examine(folder_->name);
 }
@@ -444,10 +500,15 @@ void imap_retrieval::begin_transfer() {
     } else {
       fstate_->uidvalidity = uidvalidity_;
       fstate_->last_uid = 0;
+      fstate_->retry.clear();
       state_dirty_ = true;
     }
   }
   if (exists_ == 0) {
+    if (!rescan_ && !fstate_->retry.empty()) {
+      fstate_->retry.clear();  // an empty folder holds none of them
+      state_dirty_ = true;
+    }
     if (rescan_) finish_rescan();
     folder_finished();
     return;
@@ -458,7 +519,10 @@ void imap_retrieval::begin_transfer() {
     return;
   }
   phase_ = phase::search;
-  pending_tag_ = engine_.submit_uid_search(fstate_->last_uid + 1, 0);
+  // From the lowest UID still to retry, so the answer says which of them still exist.
+  const std::uint64_t from =
+      fstate_->retry.empty() ? fstate_->last_uid + 1 : *fstate_->retry.begin();
+  pending_tag_ = engine_.submit_uid_search(from, 0);
 }
 
 void imap_retrieval::fetch_next_chunk() {
@@ -484,10 +548,15 @@ void imap_retrieval::finish_rescan() {
   std::uint64_t highest = rescan_highest_;
   if (!to_fetch_.empty()) highest = std::max(highest, to_fetch_.back());
   fstate_->last_uid = highest;
+  fstate_->retry = std::move(rescan_missing_);
+  rescan_missing_.clear();
   state_dirty_ = true;
 }
 
 void imap_retrieval::folder_finished() {
+  const std::uint64_t missing = fstate_->retry.size() + rescan_missing_.size();
+  folder_counts(folder_->destination).not_retrieved = missing;
+  not_retrieved_total_ += missing;
   ++folder_index_;
   next_folder();
 }
@@ -589,6 +658,7 @@ void imap_retrieval::on_commit_results(const std::vector<delivery_result>& resul
     if (!it) continue;
     ++fstate_->fingerprints[it->fingerprint];
     pending_uids_.erase(it->uid);
+    fstate_->retry.erase(it->uid);
   }
   batch_.clear();
   batch_bytes_ = 0;

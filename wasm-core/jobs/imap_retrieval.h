@@ -3,6 +3,12 @@
 // is never modified. Per folder the state keeps UIDVALIDITY, the highest UID retrieved and a
 // fingerprint of every retrieved message (Message-ID, size, INTERNALDATE), so that a
 // UIDVALIDITY change re-scans the folder without duplicating what was already retrieved.
+//
+// A UID the server was asked for but left out of its FETCH answer (some servers answer OK and
+// omit a message they cannot serve right now) is not taken as expunged: it is kept in the
+// folder's "retry" list while the highest UID moves on, and the next run's UID SEARCH starts
+// at the lowest such UID. A retry UID the search no longer finds is gone and is dropped; one
+// it finds is fetched again. The run's summary counts what is still to retry.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +52,7 @@ class imap_retrieval final : public retrieval_job {
     std::uint64_t uidvalidity = 0;
     std::uint64_t last_uid = 0;
     std::map<std::string, std::uint32_t> fingerprints;  // fingerprint -> count
+    std::set<std::uint64_t> retry;                      // UIDs <= last_uid not returned when asked
   };
   struct fetched_message {
     std::uint64_t delivery = 0;
@@ -71,6 +78,11 @@ class imap_retrieval final : public retrieval_job {
   void fetch_next_chunk();
   void folder_finished();
   void finish_rescan();
+  // Requested UIDs of the completed FETCH that did not come back: kept for a retry.
+  void keep_missing_for_retry();
+  // "retrieval complete", with what is left to retry and the folders stored under another
+  // name.
+  std::string completion_message() const;
   void load_state(std::string_view state);
   std::string state_document() const;
   std::string destination_for(std::string_view name, char delimiter) const;
@@ -103,6 +115,9 @@ class imap_retrieval final : public retrieval_job {
   std::set<std::uint64_t> pending_uids_;  // requested, not yet committed
   std::uint64_t highest_requested_ = 0;
   std::uint64_t fetched_count_ = 0;
+  std::set<std::uint64_t> search_found_;    // retry UIDs this folder's UID SEARCH returned
+  std::set<std::uint64_t> rescan_missing_;  // left out of a FETCH during a re-scan
+  std::uint64_t not_retrieved_total_ = 0;
 
   // The FETCH response being read.
   bool in_fetch_ = false;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,9 @@ class fake_imap_server : public fake_server {
   bool starttls = false;               // STARTTLS offered (before TLS)
   bool capability_in_greeting = true;  // [CAPABILITY ...] in the greeting
   bool reverse_fetch = false;          // FETCH responses in descending UID order
+  // UID -> how many body FETCHes answer OK but leave it out (a per-message failure some
+  // servers report that way); a negative count: every one.
+  std::map<std::uint64_t, int> withhold;
   std::vector<imap_folder> folders;
   std::vector<std::string> modifications;  // commands that could have changed the source
 
@@ -201,7 +205,15 @@ class fake_imap_server : public fake_server {
       }
       if (reverse_fetch) std::reverse(hits.begin(), hits.end());
       std::string r;
-      for (auto i : hits) r += fetch_response(i, f.messages[i], items);
+      const bool body_fetch = items.find("BODY.PEEK[]") != std::string::npos;
+      for (auto i : hits) {
+        auto w = withhold.find(f.messages[i].uid);
+        if (body_fetch && w != withhold.end() && w->second != 0) {
+          if (w->second > 0) --w->second;
+          continue;
+        }
+        r += fetch_response(i, f.messages[i], items);
+      }
       return reply(r + tag + " OK FETCH completed\r\n");
     }
     reply(tag + " BAD unknown command\r\n");
