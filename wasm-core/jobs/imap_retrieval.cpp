@@ -7,6 +7,7 @@
 
 #include "common/digest.h"
 #include "imap/mutf7.h"
+#include "jobs/maildir_folder.h"
 
 namespace junction::jobs {
 namespace {
@@ -158,7 +159,7 @@ void imap_retrieval::pump() {
         // Everything was retrieved and committed; a server that drops the line instead of
         // completing LOGOUT cost us nothing.
         phase_ = phase::closed;
-        finish_ok(options_.check_only ? summary_.message : completion_message());
+        finish_run();
         return;
       }
       fail(phase_ == phase::fetch || phase_ == phase::rescan ? failure_kind::connection
@@ -371,11 +372,30 @@ void imap_retrieval::on_tagged(const imap::event& ev) {
       return;
     case phase::logout:
       phase_ = phase::closed;
-      finish_ok(options_.check_only ? summary_.message : completion_message());
+      finish_run();
       return;
     default:
       return;
   }
+}
+
+void imap_retrieval::finish_run() {
+  phase_ = phase::closed;
+  if (options_.check_only) {
+    finish_ok(summary_.message);
+    return;
+  }
+  if (!failed_folders_.empty()) {
+    std::string m = "could not store messages of " + std::to_string(failed_folders_.size()) +
+                    " folder" + (failed_folders_.size() == 1 ? "" : "s") + " (";
+    for (std::size_t i = 0; i < failed_folders_.size(); ++i) {
+      m += (i ? "; " : "") + failed_folders_[i];
+    }
+    m += "); they are retried on the next run, the other folders were retrieved";
+    fail(failure_kind::mailbox, std::move(m));
+    return;
+  }
+  finish_ok(completion_message());
 }
 
 std::string imap_retrieval::completion_message() const {
@@ -418,7 +438,14 @@ void imap_retrieval::on_list(const imap::event& ev) {
   for (const auto& f : folders_) {
     if (f.name == name) return;
   }
-  folders_.push_back(source_folder{name, destination_for(name, ev.delimiter)});
+  // A name the mailbox cannot store (too long once encoded, control characters, not UTF-8)
+  // gets a stable stand-in instead of failing every run (review F7).
+  auto storable = make_storable(destination_for(name, ev.delimiter));
+  std::string note;
+  if (!storable.reason.empty()) {
+    note = "a source folder is stored as \"" + storable.path + "\" (" + storable.reason + ")";
+  }
+  folders_.push_back(source_folder{name, std::move(storable.path), std::move(note)});
 }
 
 std::string imap_retrieval::destination_for(std::string_view name, char delimiter) const {
@@ -471,7 +498,8 @@ void imap_retrieval::next_folder() {
   }
   folder_ = &folders_[folder_index_];
   fstate_ = &state_[folder_->name];
-  folder_counts(folder_->destination);
+  auto& counts = folder_counts(folder_->destination);
+  if (!folder_->note.empty()) counts.note = folder_->note;
   uidvalidity_ = 0;
   exists_ = 0;
   to_fetch_.clear();
@@ -653,9 +681,17 @@ void imap_retrieval::on_commit_results(const std::vector<delivery_result>& resul
   committing_ = false;
   auto& counts = folder_counts(folder_->destination);
   for (const auto& r : results) {
-    auto* it = committed(batch_, r, counts);
-    if (finished()) return;
-    if (!it) continue;
+    auto it = std::find_if(batch_.begin(), batch_.end(),
+                           [&](const fetched_message& m) { return m.delivery == r.delivery; });
+    if (it == batch_.end()) continue;
+    if (r.status == delivery_status::failed) {
+      // Not stored: the UID stays pending, so the last UID stays below it; the end of the
+      // FETCH moves it to the retry list, and the rest of this folder waits for the next
+      // run. The other folders go on.
+      if (folder_error_.empty()) folder_error_ = r.error.empty() ? "not stored" : r.error;
+      continue;
+    }
+    ++(r.status == delivery_status::stored ? counts.new_messages : counts.already_had);
     ++fstate_->fingerprints[it->fingerprint];
     pending_uids_.erase(it->uid);
     fstate_->retry.erase(it->uid);
@@ -676,7 +712,13 @@ void imap_retrieval::on_commit_results(const std::vector<delivery_result>& resul
 void imap_retrieval::on_state_stored() {
   saving_ = false;
   if (phase_ == phase::fetch && chunk_done_) {
-    fetch_next_chunk();
+    if (!folder_error_.empty()) {
+      failed_folders_.push_back(folder_->destination + ": " + folder_error_);
+      folder_error_.clear();
+      folder_finished();
+    } else {
+      fetch_next_chunk();
+    }
   } else if (phase_ == phase::logout) {
     // The final save after the last folder.
     if (cancel_requested()) {

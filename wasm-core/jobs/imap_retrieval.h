@@ -47,6 +47,7 @@ class imap_retrieval final : public retrieval_job {
   struct source_folder {
     std::string name;         // as LIST returned it (modified UTF-7)
     std::string destination;  // '/'-separated UTF-8 path in the mailbox
+    std::string note;         // why the destination is not the source's name, if it is not
   };
   struct folder_state {
     std::uint64_t uidvalidity = 0;
@@ -83,6 +84,8 @@ class imap_retrieval final : public retrieval_job {
   // "retrieval complete", with what is left to retry and the folders stored under another
   // name.
   std::string completion_message() const;
+  // After LOGOUT: done, or failed when a folder could not be stored.
+  void finish_run();
   void load_state(std::string_view state);
   std::string state_document() const;
   std::string destination_for(std::string_view name, char delimiter) const;
@@ -118,6 +121,8 @@ class imap_retrieval final : public retrieval_job {
   std::set<std::uint64_t> search_found_;    // retry UIDs this folder's UID SEARCH returned
   std::set<std::uint64_t> rescan_missing_;  // left out of a FETCH during a re-scan
   std::uint64_t not_retrieved_total_ = 0;
+  std::string folder_error_;                 // a delivery of this folder failed
+  std::vector<std::string> failed_folders_;  // "destination: error"
 
   // The FETCH response being read.
   bool in_fetch_ = false;

@@ -1,6 +1,7 @@
 #include "jobs/pop3_retrieval.h"
 
 #include "common/ascii.h"
+#include "jobs/maildir_folder.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,9 @@ pop3_retrieval::pop3_retrieval(const model::retrieval_task& task, retrieval_opti
                                std::string_view state)
     : retrieval_job(task, std::move(options)), folder_(task.destination_folder) {
   if (folder_.empty()) folder_ = "INBOX";
+  // The same rule as for IMAP folders: a destination the mailbox cannot store gets a stable
+  // stand-in rather than failing every run.
+  folder_ = make_storable(folder_).path;
   load_state(state);
 }
 

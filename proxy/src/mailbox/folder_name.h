@@ -1,28 +1,8 @@
 // Folder names on disk, as Dovecot 2.3's Maildir++ layout (`mail_location = maildir:DIR`)
-// reads them. Checked against Dovecot 2.3.19 with `doveadm mailbox create` / `mailbox list`:
-//
-//   INBOX           DIR itself           (the name "INBOX" in any case)
-//   Work/Sub        DIR/.Work.Sub        ('.' is Maildir++'s hierarchy separator)
-//   A & B           DIR/.A &- B          (each component in modified UTF-7, RFC 3501 §5.1.3)
-//   Été             DIR/.&AMk-t&AOk-
-//   with space      DIR/.with space
-//   INBOX/sub       DIR/.INBOX.sub       (also for "inbox/sub": Dovecot upper-cases it)
-//   a.b             DIR/.a\2eb           (see below)
-//
-// A '.' inside a component cannot be stored literally: Dovecot would read it as a
-// hierarchy separator, and its default config refuses to create such names ("Character
-// not allowed in mailbox name: '.'"). Junction writes it as `\2e`, the form of Dovecot's
-// listescape plugin with its default escape character; Dovecot shows the name with its
-// '.' when the plugin is on:
-//
-//   mail_plugins = $mail_plugins listescape     (listescape_char defaults to '\')
-//
-// Without the plugin the folder is still there, named "a\2eb". Everything else is written
-// literally, because plain Dovecot reads it that way: '~' (Dovecot refuses to create a name
-// starting with '~' but lists `.~x` as "~x"), '\', '%', '*'. Only a '\' followed by two
-// hex digits is written as `\5c`, so listescape cannot misread it; plain Dovecot shows that
-// rare name with "\5c". '/' never reaches a component (it separates them); control
-// characters, invalid UTF-8 and empty components are refused here.
+// reads them. The rule itself (encoding, what can be stored, how long a name may be) lives
+// in the core, wasm-core/jobs/maildir_folder.h, so that a retrieval job maps a source folder
+// to a name this Maildir accepts before it delivers anything; these are the proxy's
+// throwing forms of it.
 #pragma once
 
 #include <optional>

@@ -30,6 +30,8 @@ class fake_mailbox {
   std::vector<std::string> violations;
   // Knob: the next commit reports every delivery failed (a full disk).
   bool fail_next_commit = false;
+  // Knob: deliveries to this folder fail at commit (a folder that cannot be created).
+  std::string fail_folder;
 
   std::uint64_t begin(std::string_view folder) {
     open_[next_] = {std::string(folder), {}, {}, 0, 0};
@@ -75,7 +77,7 @@ class fake_mailbox {
       stored_message m = std::move(open_[id]);
       open_.erase(id);
       it = ended_.erase(it);
-      if (fail) {
+      if (fail || (!fail_folder.empty() && m.folder == fail_folder)) {
         results.emplace_back(id, delivery_status::failed);
       } else if (has_key(m.folder, m.key)) {
         results.emplace_back(id, delivery_status::already_had);

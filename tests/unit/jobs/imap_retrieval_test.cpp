@@ -9,6 +9,7 @@
 
 #include "fake_imap_server.h"
 #include "jobs/imap_retrieval.h"
+#include "jobs/maildir_folder.h"
 #include "jobs_test_support.h"
 #include "scripted_driver.h"
 
@@ -456,6 +457,84 @@ TEST(ImapRetrieval, CrashAtEveryEffectWithAWithheldFetch) {
     w.server.withhold = {{2, 1}, {5, 1}};
     ASSERT_TRUE(w.run().summary.ok);  // leaves 2 and 5 to retry
     w.add("INBOX", "INBOX");
+  });
+}
+
+// ---- Folders the mailbox cannot store under their own name (review F7) ----
+
+// 12 levels of a 19-character non-ASCII name: 263 bytes of path, more than a Maildir++
+// directory name may hold once encoded. It used to fail every run, and the folders after it
+// were never retrieved.
+TEST(ImapRetrieval, FolderTooLongForTheMailboxIsStoredUnderAStableShorterName) {
+  std::string long_name;
+  for (int i = 0; i < 12; ++i)
+    long_name += (i ? "/" : "") + std::string(
+                                      "\xc3\x9c"
+                                      "berpr\xc3\xbc"
+                                      "fung-Projekt");
+  ASSERT_FALSE(maildir_folder_name(long_name).name);
+  const std::string mapped = make_storable(long_name).path;
+  ASSERT_TRUE(maildir_folder_name(mapped).name) << mapped;
+  imap_world w;
+  w.fill("INBOX", 2, "INBOX");
+  // The server's delimiter is '/', its names modified UTF-7.
+  std::string mutf7_name;
+  for (int i = 0; i < 12; ++i)
+    mutf7_name += (i ? "/" : "") + std::string("&ANw-berpr&APw-fung-Projekt");
+  w.fill(mutf7_name, 3, mapped);
+  w.fill("Zeta", 2, "Zeta");  // a folder after it
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+  ASSERT_NE(find_folder(r.summary, mapped), nullptr);
+  EXPECT_NE(find_folder(r.summary, mapped)->note.find("too long"), std::string::npos);
+  EXPECT_NE(r.summary.message.find(mapped), std::string::npos) << r.summary.message;
+  // Stable: the next run maps it the same way and duplicates nothing.
+  w.add(mutf7_name, mapped);
+  auto again = w.run();
+  ASSERT_TRUE(again.summary.ok) << again.summary.message;
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+}
+
+TEST(ImapRetrieval, FolderWithControlCharactersIsStoredUnderASafeName) {
+  imap_world w;
+  w.fill("INBOX", 1, "INBOX");
+  const std::string name = "Bad\tName";
+  const std::string mapped = make_storable(name).path;
+  EXPECT_EQ(mapped.rfind("Bad_Name~", 0), 0u) << mapped;
+  w.fill(name, 2, mapped);
+  w.fill("Work", 2, "Work");
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message << tail(r);
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+  EXPECT_FALSE(find_folder(r.summary, mapped)->note.empty());
+}
+
+// A folder whose deliveries fail does not sink the others; its messages are not recorded
+// as retrieved and arrive on a later run.
+TEST(ImapRetrieval, FailedDeliveriesOfOneFolderDoNotSinkTheOthers) {
+  imap_world w;
+  w.options.batch_messages = 2;
+  three_folders(w, 3, 5, 2);
+  w.mailbox.fail_folder = "Work";
+  auto r = w.run();
+  EXPECT_FALSE(r.summary.ok);
+  EXPECT_EQ(r.summary.failure, failure_kind::mailbox);
+  EXPECT_NE(r.summary.message.find("Work"), std::string::npos) << r.summary.message;
+  EXPECT_EQ(w.mailbox.messages().size(), 5u) << "INBOX and Work/Projects were not retrieved";
+  w.mailbox.fail_folder.clear();
+  auto again = w.run();
+  ASSERT_TRUE(again.summary.ok) << again.summary.message << tail(again);
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+}
+
+TEST(ImapRetrieval, CrashAtEveryEffectWithAMappedFolder) {
+  crash_everywhere([](imap_world& w) {
+    w.options.batch_messages = 2;
+    const std::string name = std::string(300, 'L');
+    w.fill("INBOX", 2, "INBOX");
+    w.fill(name, 4, make_storable(name).path);
+    w.fill("Zeta", 2, "Zeta");
   });
 }
 
