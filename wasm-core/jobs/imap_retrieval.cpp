@@ -525,6 +525,7 @@ void imap_retrieval::begin_transfer() {
       rescan_ = true;
       rescan_pool_ = fstate_->fingerprints;
       rescan_highest_ = 0;
+      rescan_answers_ = 0;
     } else {
       fstate_->uidvalidity = uidvalidity_;
       fstate_->last_uid = 0;
@@ -555,7 +556,13 @@ void imap_retrieval::begin_transfer() {
 
 void imap_retrieval::fetch_next_chunk() {
   if (next_chunk_ >= to_fetch_.size() || cancel_requested()) {
-    if (rescan_ && !cancel_requested() && pending_uids_.empty()) finish_rescan();
+    // A re-scan whose FETCH 1:* left messages out is not finished: the next run re-scans
+    // (what this one stored is matched by fingerprint then), so nothing is skipped.
+    if (rescan_ && !cancel_requested() && pending_uids_.empty() && rescan_answers_ >= exists_) {
+      finish_rescan();
+    } else if (rescan_ && rescan_answers_ < exists_) {
+      rescan_missing_count_ = exists_ - rescan_answers_;
+    }
     folder_finished();
     return;
   }
@@ -582,7 +589,9 @@ void imap_retrieval::finish_rescan() {
 }
 
 void imap_retrieval::folder_finished() {
-  const std::uint64_t missing = fstate_->retry.size() + rescan_missing_.size();
+  const std::uint64_t missing =
+      fstate_->retry.size() + rescan_missing_.size() + rescan_missing_count_;
+  rescan_missing_count_ = 0;
   folder_counts(folder_->destination).not_retrieved = missing;
   not_retrieved_total_ += missing;
   ++folder_index_;
@@ -643,6 +652,7 @@ void imap_retrieval::on_fetch_event(const imap::event& ev) {
       if (phase_ == phase::rescan) {
         if (msg_uid_ == 0) return;
         rescan_highest_ = std::max(rescan_highest_, msg_uid_);
+        ++rescan_answers_;
         auto it = rescan_pool_.find(fp);
         if (it != rescan_pool_.end() && it->second > 0) {
           // Retrieved before the UIDs were renumbered: count it, fetch nothing.

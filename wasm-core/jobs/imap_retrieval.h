@@ -113,6 +113,8 @@ class imap_retrieval final : public retrieval_job {
   bool rescan_ = false;
   std::map<std::string, std::uint32_t> rescan_pool_;
   std::uint64_t rescan_highest_ = 0;
+  std::uint64_t rescan_answers_ = 0;        // messages the re-scan's FETCH 1:* returned
+  std::uint64_t rescan_missing_count_ = 0;  // EXISTS minus those, when fewer
   std::vector<std::uint64_t> to_fetch_;
   std::size_t next_chunk_ = 0;
   std::set<std::uint64_t> pending_uids_;  // requested, not yet committed

@@ -41,6 +41,7 @@ class fake_imap_server : public fake_server {
   // UID -> how many body FETCHes answer OK but leave it out (a per-message failure some
   // servers report that way); a negative count: every one.
   std::map<std::uint64_t, int> withhold;
+  std::map<std::uint64_t, int> withhold_headers;  // the same for FETCHes without the body
   std::vector<imap_folder> folders;
   std::vector<std::string> modifications;  // commands that could have changed the source
 
@@ -207,8 +208,9 @@ class fake_imap_server : public fake_server {
       std::string r;
       const bool body_fetch = items.find("BODY.PEEK[]") != std::string::npos;
       for (auto i : hits) {
-        auto w = withhold.find(f.messages[i].uid);
-        if (body_fetch && w != withhold.end() && w->second != 0) {
+        auto& table = body_fetch ? withhold : withhold_headers;
+        auto w = table.find(f.messages[i].uid);
+        if (w != table.end() && w->second != 0) {
           if (w->second > 0) --w->second;
           continue;
         }

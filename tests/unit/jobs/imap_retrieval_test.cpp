@@ -450,6 +450,25 @@ TEST(ImapRetrieval, MessageLeftOutDuringARescanIsRetried) {
   EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
 }
 
+// Left out of the re-scan's FETCH 1:* (header fields only): the re-scan is not taken as
+// complete, so the message is not skipped by the new last UID.
+TEST(ImapRetrieval, MessageLeftOutOfTheRescanListingIsNotSkipped) {
+  imap_world w;
+  w.fill("INBOX", 4, "INBOX");
+  ASSERT_TRUE(w.run().summary.ok);
+  w.add("INBOX", "INBOX");
+  w.add("INBOX", "INBOX");
+  w.server.renumber("INBOX", 50);
+  w.server.withhold_headers = {{54, 1}};  // the 5th message after renumbering
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message;
+  EXPECT_EQ(find_folder(r.summary, "INBOX")->not_retrieved, 1u);
+  ASSERT_TRUE(w.run().summary.ok);
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+  ASSERT_TRUE(w.run().summary.ok);
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+}
+
 TEST(ImapRetrieval, CrashAtEveryEffectWithAWithheldFetch) {
   crash_everywhere([](imap_world& w) {
     w.options.batch_messages = 2;
