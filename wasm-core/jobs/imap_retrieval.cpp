@@ -85,20 +85,30 @@ imap_retrieval::imap_retrieval(const model::retrieval_task& task, retrieval_opti
 // "last_uid": n, "fingerprints": {"<fp>": count}, "retry": [uid, ...]}}}. Version 1 had no
 // "retry" and loads as is.
 void imap_retrieval::load_state(std::string_view state) {
+  // Any JSON may arrive here (the API stores what the browser PUTs): fields of the wrong
+  // type are skipped, never thrown on; a folder without its numbers starts afresh.
   if (state.empty()) return;
   auto doc = nlohmann::json::parse(state, nullptr, false);
-  if (!doc.is_object() || doc.value("protocol", "") != "imap") return;
+  if (!doc.is_object()) return;
+  auto protocol = doc.find("protocol");
+  if (protocol == doc.end() || !protocol->is_string() || protocol->get<std::string>() != "imap")
+    return;
   auto folders = doc.find("folders");
   if (folders == doc.end() || !folders->is_object()) return;
+  auto number = [](const nlohmann::json& object, const char* key) -> std::uint64_t {
+    auto v = object.find(key);
+    return v != object.end() && v->is_number_unsigned() ? v->get<std::uint64_t>() : 0;
+  };
   for (auto it = folders->begin(); it != folders->end(); ++it) {
     if (!it->is_object()) continue;
     folder_state fs;
-    fs.uidvalidity = it->value("uidvalidity", std::uint64_t{0});
-    fs.last_uid = it->value("last_uid", std::uint64_t{0});
+    fs.uidvalidity = number(*it, "uidvalidity");
+    fs.last_uid = number(*it, "last_uid");
     auto fps = it->find("fingerprints");
     if (fps != it->end() && fps->is_object()) {
       for (auto f = fps->begin(); f != fps->end(); ++f) {
-        if (f->is_number_unsigned()) fs.fingerprints[f.key()] = f->get<std::uint32_t>();
+        if (f->is_number_unsigned() && f->get<std::uint64_t>() <= 0xffffffffu)
+          fs.fingerprints[f.key()] = static_cast<std::uint32_t>(f->get<std::uint64_t>());
       }
     }
     auto retry = it->find("retry");

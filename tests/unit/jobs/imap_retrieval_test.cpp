@@ -357,6 +357,19 @@ TEST(ImapRetrieval, FakeServerNoticesCommandsThatWouldModifyTheSource) {
   w.server.disconnect();
 }
 
+// The state document may come from the API (what a browser PUT): fields of the wrong type are
+// skipped instead of thrown on (found by tests/fuzz/retrieval_state).
+TEST(ImapRetrieval, StateWithWrongTypesLoadsWithoutThrowing) {
+  imap_world w;
+  w.fill("INBOX", 3, "INBOX");
+  w.store.save(w.options.task_key,
+               R"({"protocol":"imap","folders":{"INBOX":{"uidvalidity":"x","last_uid":-1,)"
+               R"("fingerprints":{"a":"b","c":99999999999},"retry":"no"},"Work":7}})");
+  auto r = w.run();
+  ASSERT_TRUE(r.summary.ok) << r.summary.message;
+  EXPECT_TRUE(exactly_once(w.mailbox, w.expected));
+}
+
 // ---- UIDs left out of a FETCH (review F4) ----
 
 // The server answers UID FETCH with OK but leaves one existing message out (a transient
