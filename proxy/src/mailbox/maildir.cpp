@@ -99,22 +99,60 @@ std::string flag_suffix(unsigned flags) {
 
 constexpr const char* lock_file_name = "junction-lock";
 
-// A folder name for an error message: bytes outside printable ASCII as \xNN (the name may
-// be the very thing that is wrong), cut to a length a log line can hold.
+// The length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629 §4: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = byte(0);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+// A folder name for an error message, which reaches logs and JSON: well-formed UTF-8 kept,
+// any other byte outside printable ASCII as \xNN (the name may be the very thing that is
+// wrong), cut to a length a log line can hold.
 std::string printable(std::string_view name) {
   static constexpr char hex[] = "0123456789abcdef";
+  constexpr std::size_t limit = 120;
   std::string out;
-  for (char ch : name.substr(0, 120)) {
-    const auto c = static_cast<unsigned char>(ch);
+  std::size_t i = 0;
+  while (i < name.size() && i < limit) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x80) {
+      if (const std::size_t n = utf8_sequence(name.substr(i)); n != 0) {
+        out.append(name.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
     if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"') {
       out += "\\x";
       out += hex[c >> 4];
       out += hex[c & 15];
     } else {
-      out += ch;
+      out += name[i];
     }
+    ++i;
   }
-  if (name.size() > 120) out += "...";
+  if (i < name.size()) out += "...";
   return out;
 }
 

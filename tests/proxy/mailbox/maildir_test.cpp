@@ -581,5 +581,20 @@ TEST(maildir, a_folder_name_with_a_control_character_fails_only_its_delivery) {
   EXPECT_EQ(results[0].error.find('\x01'), std::string::npos);
 }
 
+// The reason keeps a readable name readable and escapes what is not UTF-8, so that it is
+// always valid text for a log line or a JSON string.
+TEST(maildir, the_reason_for_a_bad_folder_name_is_clean_text) {
+  temp_dir t;
+  maildir box(t.path());
+  const auto d = box.begin("Caf\xc3\xa9/\xff\x01");
+  box.write(d, message);
+  box.end(d, key_a, 0, 1600000000);
+  const auto results = box.commit();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, commit_status::failed);
+  EXPECT_NE(results[0].error.find("\"Caf\xc3\xa9/\\xff\\x01\""), std::string::npos)
+      << results[0].error;
+}
+
 }  // namespace
 }  // namespace junction::mailbox
