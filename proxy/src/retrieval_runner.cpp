@@ -17,6 +17,15 @@ namespace junction::proxy {
 using jobs::effect;
 using jobs::failure_kind;
 
+namespace {
+
+// The run's message when its lease is gone: another run of the task may be under way.
+constexpr const char* lease_lost_message =
+    "stopped: the run lost its lease on the task (another run may have taken it over); "
+    "nothing more was stored, saved or deleted";
+
+}  // namespace
+
 std::string task_key_for(const model::retrieval_task& task) {
   if (!task.id.empty()) return "task:" + task.id;
   // The account, not the route to it: a task whose port or encryption changes (995 instead
@@ -68,6 +77,19 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
   std::string incoming;
   std::unordered_map<std::uint64_t, std::uint64_t> to_maildir;  // job delivery -> maildir's
   bool cancel_sent = false;
+  bool lease_lost = false;
+
+  // Before a step that cannot be undone: false (and the run is failing) when the lease is
+  // gone. What the job queued for the server is dropped unsent: a POP3 server applies the
+  // DELEs of a session only at its QUIT, so a session cut here deletes nothing.
+  auto still_leased = [&] {
+    if (lease_lost) return false;
+    if (!options.lease || options.lease->held()) return true;
+    lease_lost = true;
+    outgoing.clear();
+    job->on_failure(failure_kind::cancelled, lease_lost_message);
+    return false;
+  };
 
   auto abort_open = [&] {
     for (const auto& [job_id, md_id] : to_maildir) {
@@ -99,6 +121,7 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
           break;
         case effect::type::receive: {
           if (!outgoing.empty()) {
+            if (!still_leased()) break;
             auto err = conn.write(outgoing);
             outgoing.clear();
             if (err) {
@@ -141,6 +164,7 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
           to_maildir.erase(e.delivery);
           break;
         case effect::type::commit: {
+          if (!still_leased()) break;
           std::unordered_map<std::uint64_t, std::uint64_t> from_maildir;
           for (const auto& [job_id, md_id] : to_maildir) from_maildir[md_id] = job_id;
           std::vector<jobs::delivery_result> results;
@@ -160,18 +184,34 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
           job->on_committed(results);
           break;
         }
-        case effect::type::save_state:
-          db->save_retrieval_state(task_key, e.bytes);
+        case effect::type::save_state: {
+          if (!still_leased()) break;
+          if (options.lease) {
+            // The check and the write in one transaction: the lease cannot change hands
+            // between them (as for the browser's PUT of the state).
+            store::database::transaction transaction(*db);
+            if (!options.lease->held_in(*db)) {
+              lease_lost = true;
+              outgoing.clear();
+              job->on_failure(failure_kind::cancelled, lease_lost_message);
+              break;
+            }
+            db->save_retrieval_state(task_key, e.bytes);
+            transaction.commit();
+          } else {
+            db->save_retrieval_state(task_key, e.bytes);
+          }
           job->on_state_saved();
           break;
+        }
         case effect::type::progress:
           if (options.on_progress) options.on_progress(e.folder, e.done_count, e.total);
           break;
         case effect::type::close:
-          if (!outgoing.empty()) {
+          if (!outgoing.empty() && !lease_lost && (!options.lease || options.lease->held())) {
             conn.write(outgoing);  // best effort: a final LOGOUT/QUIT already answered
-            outgoing.clear();
           }
+          outgoing.clear();
           conn.close();
           break;
         case effect::type::done:

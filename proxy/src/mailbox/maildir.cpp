@@ -10,11 +10,19 @@
 //
 // Files are private to the mailbox's owner (directories 0700, files 0600): the Dovecot that
 // opens the mailbox must run as the same user.
+//
+// Several writers may share a folder (two runs of one task in different processes, a browser
+// batch beside a native run). Each folder has a lock file, `junction-lock` in its directory
+// (not a message: Dovecot reads only cur/, new/, tmp/ and the dot-folders), which a commit holds
+// while it looks for the keys and renames; the file holds a generation number that every
+// commit which changed the folder raises, so a writer re-reads the folder's keys only when
+// another writer changed it. Renames never replace a file (posix_file.h).
 #include "mailbox/maildir.h"
 
 #include "common/digest.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -24,6 +32,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
@@ -88,6 +97,65 @@ std::string flag_suffix(unsigned flags) {
   return s;
 }
 
+constexpr const char* lock_file_name = "junction-lock";
+
+// The length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629 §4: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = byte(0);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+// A folder name for an error message, which reaches logs and JSON: well-formed UTF-8 kept,
+// any other byte outside printable ASCII as \xNN (the name may be the very thing that is
+// wrong), cut to a length a log line can hold.
+std::string printable(std::string_view name) {
+  static constexpr char hex[] = "0123456789abcdef";
+  constexpr std::size_t limit = 120;
+  std::string out;
+  std::size_t i = 0;
+  while (i < name.size() && i < limit) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x80) {
+      if (const std::size_t n = utf8_sequence(name.substr(i)); n != 0) {
+        out.append(name.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
+    if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += name[i];
+    }
+    ++i;
+  }
+  if (i < name.size()) out += "...";
+  return out;
+}
+
 std::invalid_argument unknown_delivery(std::uint64_t delivery) {
   return std::invalid_argument("maildir: no open delivery " + std::to_string(delivery));
 }
@@ -98,7 +166,9 @@ struct maildir::impl {
   struct folder {
     std::filesystem::path dir;
     bool keys_loaded = false;
-    std::unordered_set<std::string> keys;  // in new/ or cur/ (committed)
+    std::uint64_t generation = 0;  // of the lock file when the keys were read
+    // Committed keys, each with the subfolder its file was in ("new" or "cur").
+    std::unordered_map<std::string, const char*> keys;
   };
 
   struct delivery {
@@ -108,7 +178,7 @@ struct maildir::impl {
     std::string buffer;
     std::string error;  // the first failure; the delivery then fails at commit
     bool ended = false;
-    bool already_had = false;  // decided at end(): the key was committed before
+    bool already_had = false;  // decided at end() or at commit: the key was committed before
     std::string key;
     unsigned flags = 0;
   };
@@ -162,17 +232,51 @@ struct maildir::impl {
     return f;
   }
 
-  // The folder's committed keys, read once from new/ and cur/; also the moment to clear
-  // tmp/ of debris from a crash long ago. A reader of Maildir never looks in tmp/, so a
-  // file left there is invisible whatever its age.
-  void load_keys(folder& f) {
-    if (f.keys_loaded) return;
+  // The generation in a folder's lock file (0 for a new or empty one). Throws
+  // std::system_error.
+  static std::uint64_t read_generation(int fd, const std::filesystem::path& path) {
+    unsigned char bytes[8] = {};
+    const ssize_t n = ::pread(fd, bytes, sizeof bytes, 0);
+    if (n < 0) {
+      const int err = errno;
+      throw std::system_error(err, std::generic_category(), "maildir: read " + path.string());
+    }
+    std::uint64_t g = 0;
+    for (ssize_t i = 0; i < n; ++i) g = (g << 8) | bytes[i];
+    return n == 8 ? g : 0;
+  }
+
+  static posix_file open_lock(const folder& f) {
+    const auto path = f.dir / lock_file_name;
+    posix_file fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) {
+      const int err = errno;
+      throw std::system_error(err, std::generic_category(), "maildir: open " + path.string());
+    }
+    return fd;
+  }
+
+  // Reads the folder's keys from new/ and cur/, replacing what was known. The generation is
+  // read first: a commit raises it after its renames, so whatever the listing misses shows
+  // as a newer generation at the next commit.
+  static void read_keys(folder& f, int lock_fd) {
+    f.generation = read_generation(lock_fd, f.dir / lock_file_name);
+    f.keys.clear();
     for (const char* sub : {"new", "cur"}) {
       for_each_name(f.dir / sub, [&](std::string_view name) {
         const std::string_view key = key_of(name);
-        if (!key.empty()) f.keys.emplace(key);
+        if (!key.empty()) f.keys[std::string(key)] = sub;
       });
     }
+  }
+
+  // The folder's committed keys, read at first use (commit() reads them again when another
+  // writer changed the folder); also the moment to clear tmp/ of debris from a crash long
+  // ago. A reader of Maildir never looks in tmp/, so a file left there is invisible whatever
+  // its age.
+  void load_keys(folder& f) {
+    if (f.keys_loaded) return;
+    read_keys(f, open_lock(f).get());
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     const auto tmp = f.dir / "tmp";
     for_each_name(tmp, [&](std::string_view name) {
@@ -239,6 +343,16 @@ std::uint64_t maildir::begin(std::string_view folder) {
     d.box = &impl_->open_folder(folder);
   } catch (const std::system_error& e) {
     d.error = e.what();
+  } catch (const std::invalid_argument& e) {
+    // A name the Maildir++ layout cannot hold (too long once encoded, a control character,
+    // not UTF-8): this delivery fails, the others go on.
+    // The exception names the folder raw; only its reason (after the quoted name) is kept.
+    const std::string_view what = e.what();
+    const std::size_t quote = what.rfind('"');
+    const std::string why =
+        printable(quote == std::string_view::npos ? what : what.substr(quote + 1));
+    d.error = "maildir: cannot store folder \"" + printable(folder) + "\": the name" +
+              (why.empty() || why[0] == ' ' ? why : " " + why);
   }
   if (d.box != nullptr) {
     struct timespec now {};
@@ -329,34 +443,100 @@ void maildir::abort(std::uint64_t delivery) {
 }
 
 // Group commit, in the order that makes "stored" true after a crash at any point:
-// 1. every file's data is on disk (one syncfs for the whole batch; an fdatasync per file
-//    where syncfs fails), 2. rename tmp/ → new/ or cur/, 3. fsync each directory that got
-// a file. Only then is a delivery reported stored. A crash before 3 leaves files in tmp/
-// (invisible) or renamed but not reported: the re-run finds their keys (already_had).
+// 0. lock each folder the batch writes to (in path order, so two writers never wait for each
+//    other in a cycle) and, when another writer changed it since its keys were read, read
+//    them again: a key stored meanwhile by someone else is already had, not stored twice;
+// 1. every file's data is on disk (one syncfs for the whole batch; where syncfs fails, an
+//    fdatasync per file, and an fsync of the directories that hold already-had files, whose
+//    entries syncfs would have flushed);
+// 2. rename tmp/ → new/ or cur/, never replacing a file of the same name;
+// 3. fsync each directory that got a file. A file whose directory could not be synced is
+//    removed again and its delivery fails: no later run may count as already had an entry
+//    the kernel said it could not persist.
+// Only then is a delivery reported stored. A crash before 3 leaves files in tmp/ (invisible)
+// or renamed but not reported: the re-run finds their keys (already_had).
 std::vector<commit_result> maildir::commit() {
   struct step {
     std::uint64_t id;
     impl::delivery* d;
     commit_result result;
     std::filesystem::path dir;         // new/ or cur/ it went to
+    std::filesystem::path target;      // its file there, once renamed
     std::size_t stored_by = SIZE_MAX;  // already_had because an earlier step of this batch
   };
   std::vector<step> steps;
   for (auto& [id, d] : impl_->deliveries) {
-    if (d.ended) steps.push_back(step{id, &d, commit_result{id}, {}, SIZE_MAX});
+    if (d.ended) steps.push_back(step{id, &d, commit_result{id}, {}, {}, SIZE_MAX});
   }
   if (steps.empty()) return {};
+  auto pending = [](const impl::delivery& d) { return d.error.empty() && !d.already_had; };
+
+  // (0) Locks, and the keys as they are now.
+  struct folder_lock {
+    impl::folder* f = nullptr;
+    posix_file fd;
+    bool changed = false;  // a file was renamed in or removed
+  };
+  std::map<std::filesystem::path, folder_lock> locks;
+  for (auto& s : steps) {
+    if (pending(*s.d)) locks[s.d->box->dir].f = s.d->box;
+  }
+  for (auto& [dir, lock] : locks) {
+    try {
+      lock.fd = impl::open_lock(*lock.f);
+      while (::flock(lock.fd.get(), LOCK_EX) != 0) {
+        const int err = errno;
+        if (err == EINTR) continue;
+        throw std::system_error(err, std::generic_category(),
+                                "maildir: lock " + (dir / lock_file_name).string());
+      }
+      if (!lock.f->keys_loaded) {
+        impl_->load_keys(*lock.f);
+      } else if (impl::read_generation(lock.fd.get(), dir / lock_file_name) != lock.f->generation) {
+        impl::read_keys(*lock.f, lock.fd.get());
+      }
+    } catch (const std::system_error& e) {
+      lock.fd.reset();
+      for (auto& s : steps) {
+        if (s.d->box == lock.f && pending(*s.d)) s.d->error = e.what();
+      }
+    }
+  }
+  for (auto& s : steps) {
+    auto& d = *s.d;
+    if (pending(d) && d.box->keys.count(d.key) != 0) {  // another writer stored it meanwhile
+      d.already_had = true;
+      impl_->discard(d);
+    }
+  }
 
   // (1) Data. syncfs reports write-back errors of the file system since Linux 5.8.
-  const bool synced = ::syncfs(impl_->root_fd.get()) == 0;
+  const bool synced = io().syncfs(impl_->root_fd.get()) == 0;
   if (!synced) {
+    std::set<impl::folder*> had;
     for (auto& s : steps) {
       auto& d = *s.d;
-      if (!d.error.empty() || d.already_had) continue;
+      if (!d.error.empty()) continue;
+      if (d.already_had) {
+        had.insert(d.box);
+        continue;
+      }
       posix_file f(::open(d.tmp_path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!f || ::fdatasync(f.get()) != 0) {
         const int err = errno;
         impl_->fail(d, "sync " + d.tmp_path.string(), err);
+      }
+    }
+    // An already-had file may be one a crashed run renamed and never synced: its entry is
+    // only as durable as its directory.
+    for (impl::folder* f : had) {
+      for (const char* sub : {"new", "cur"}) {
+        const int err = sync_dir_errno(f->dir / sub);
+        if (err == 0) continue;
+        for (auto& s : steps) {
+          if (s.d->box == f && s.d->already_had)
+            impl_->fail(*s.d, "sync " + (f->dir / sub).string(), err);
+        }
       }
     }
   }
@@ -388,10 +568,20 @@ std::vector<commit_result> maildir::commit() {
     const std::string suffix = flag_suffix(d.flags);
     const std::string name = std::to_string(std::time(nullptr)) + ".J" + d.key + "." + impl_->host +
                              (suffix.empty() ? "" : ":2," + suffix);
-    s.dir = d.box->dir / (suffix.empty() ? "new" : "cur");
+    const char* sub = suffix.empty() ? "new" : "cur";
+    s.dir = d.box->dir / sub;
     const auto target = s.dir / name;
-    if (::rename(d.tmp_path.c_str(), target.c_str()) != 0) {
-      const int err = errno;
+    const int err = io().rename_noreplace(d.tmp_path.c_str(), target.c_str());
+    if (err == EEXIST) {
+      // The same name, so the same key: a writer that did not take the lock stored it this
+      // very second. Ours goes; theirs counts once its directory is synced (3).
+      s.result.status = commit_status::already_had;
+      d.box->keys[d.key] = sub;
+      impl_->discard(d);
+      touched[s.dir].push_back(i);
+      continue;
+    }
+    if (err != 0) {
       impl_->fail(d, "rename " + d.tmp_path.string() + " to " + target.string(), err);
       s.result.status = commit_status::failed;
       s.result.error = d.error;
@@ -399,7 +589,9 @@ std::vector<commit_result> maildir::commit() {
       continue;
     }
     d.tmp_path.clear();
-    d.box->keys.insert(d.key);
+    s.target = target;
+    d.box->keys[d.key] = sub;
+    locks[d.box->dir].changed = true;
     stored_here.emplace(batch_key, i);
     touched[s.dir].push_back(i);
     s.result.status = commit_status::stored;
@@ -410,14 +602,39 @@ std::vector<commit_result> maildir::commit() {
     const int err = sync_dir_errno(dir);
     if (err == 0) continue;
     const std::string error = "maildir: sync " + dir.string() + ": " + std::strerror(err);
-    // Not known durable: forget the keys, so a retry stores the message again (at worst a
-    // second copy) rather than trusting a file that a crash may still take away.
     for (std::size_t i : indexes) {
-      steps[i].result.status = commit_status::failed;
-      steps[i].result.error = error;
-      steps[i].d->box->keys.erase(steps[i].d->key);
+      auto& s = steps[i];
+      s.result.error = error;
+      if (s.result.status == commit_status::stored) {
+        // Not known durable: the file goes again, so that the next run stores the message
+        // anew (at worst a second copy) instead of trusting an entry a crash may still take.
+        if (::unlink(s.target.c_str()) == 0) {
+          s.result.error += "; the message was removed again and will be stored anew";
+        } else {
+          const int unlink_err = errno;
+          s.result.error +=
+              "; removing " + s.target.string() + " failed too: " + std::strerror(unlink_err);
+        }
+        s.d->box->keys.erase(s.d->key);
+      }
+      s.result.status = commit_status::failed;
     }
   }
+
+  // Other writers read the keys again at their next commit.
+  for (auto& [dir, lock] : locks) {
+    if (!lock.changed || !lock.fd) continue;
+    try {
+      const std::uint64_t next = impl::read_generation(lock.fd.get(), dir / lock_file_name) + 1;
+      unsigned char bytes[8];
+      for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(next >> (56 - 8 * i));
+      // A failed write costs at worst a second copy from another writer, never a loss.
+      if (::pwrite(lock.fd.get(), bytes, sizeof bytes, 0) == 8) lock.f->generation = next;
+    } catch (const std::system_error&) {
+    }
+  }
+  locks.clear();  // unlocks
+
   std::vector<commit_result> results;
   results.reserve(steps.size());
   for (auto& s : steps) {
@@ -434,7 +651,12 @@ std::vector<commit_result> maildir::commit() {
 
 bool maildir::has_key(std::string_view folder, std::string_view key) {
   if (!valid_key(key)) return false;
-  const std::string disk = maildir_folder_name(folder);
+  std::string disk;
+  try {
+    disk = maildir_folder_name(folder);
+  } catch (const std::invalid_argument&) {
+    return false;  // a folder that cannot be stored holds nothing
+  }
   auto it = impl_->folders.find(disk);
   if (it == impl_->folders.end()) {
     std::error_code ec;
@@ -442,7 +664,15 @@ bool maildir::has_key(std::string_view folder, std::string_view key) {
     if (!std::filesystem::is_directory(dir, ec)) return false;  // no folder, no key
   }
   auto& f = impl_->open_folder(folder);
-  impl_->load_keys(f);
+  if (!f.keys_loaded) {
+    impl_->load_keys(f);
+  } else {
+    // Another writer may have stored (or removed) messages since the keys were read.
+    const posix_file lock = impl::open_lock(f);
+    if (impl::read_generation(lock.get(), f.dir / lock_file_name) != f.generation) {
+      impl::read_keys(f, lock.get());
+    }
+  }
   return f.keys.count(std::string(key)) != 0;
 }
 

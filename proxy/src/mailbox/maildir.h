@@ -10,7 +10,10 @@
 // - commit() makes every ended delivery durable at once (group commit: one flush of the
 //   file data, the renames, one flush of the directories) and only then reports them
 //   stored. A caller acknowledges, deletes at the source or records as seen only what
-//   commit() reported.
+//   commit() reported;
+// - several maildir objects (in one process or several) may write one folder: commit()
+//   looks for each key again under the folder's lock, and a rename never replaces a file,
+//   so two writers of one key leave exactly one file and the second hears already_had.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +61,10 @@ class maildir {
   // Creates it (cur/new/tmp and the `maildirfolder` marker) when missing.
   std::filesystem::path folder_dir(std::string_view folder);
 
-  // Streams one message into the folder's tmp/. Returns the delivery number.
+  // Streams one message into the folder's tmp/. Returns the delivery number. Never throws
+  // for the folder: one that cannot be created, or whose name the layout cannot hold (too
+  // long once encoded, a control character, not UTF-8), fails this delivery at commit() with
+  // the reason in commit_result::error, and the other deliveries go on.
   std::uint64_t begin(std::string_view folder);
   void write(std::uint64_t delivery, std::string_view bytes);
   // The message is complete: `flags` is a message_flag bit set, `internal_date` the

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc 2.28)
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,56 @@
 #include <system_error>
 
 namespace junction::mailbox {
+namespace {
+
+int real_syncfs(int fd) {
+  return ::syncfs(fd) == 0 ? 0 : errno;
+}
+
+int real_fsync_dir(const char* path) {
+  posix_file f(::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!f) return errno;
+  if (::fsync(f.get()) != 0) return errno;
+  return f.close_checked_errno();
+}
+
+bool unsupported(int err) {
+  return err == EINVAL || err == ENOSYS || err == ENOTSUP || err == EOPNOTSUPP || err == EPERM;
+}
+
+// rename() would silently replace a file of the same name (another writer's copy of the same
+// message, delivered in the same second). RENAME_NOREPLACE refuses instead; where the file
+// system lacks it (NFS, some FUSE), link() + unlink() gives the same answer, because link()
+// never replaces either.
+int real_rename_noreplace(const char* from, const char* to) {
+  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  int err = errno;
+  if (!unsupported(err)) return err;
+  if (::link(from, to) == 0) {
+    ::unlink(from);  // a leftover is tmp/ debris, cleared after 36 hours; the message is stored
+    return 0;
+  }
+  err = errno;
+  if (!unsupported(err)) return err;
+  // Neither exists here (no hard links at all): a plain rename after a look. Writers of this
+  // maildir hold the folder's commit lock around the look and the rename, so none can come in
+  // between.
+  struct stat st {};
+  if (::lstat(to, &st) == 0) return EEXIST;
+  if (errno != ENOENT) return errno;
+  return ::rename(from, to) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+io_calls real_io_calls() {
+  return io_calls{real_syncfs, real_fsync_dir, real_rename_noreplace};
+}
+
+io_calls& io() {
+  static io_calls calls = real_io_calls();
+  return calls;
+}
 
 void posix_file::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
@@ -43,10 +95,7 @@ int write_all(int fd, std::string_view bytes) {
 }
 
 int sync_dir_errno(const std::filesystem::path& dir) {
-  posix_file f(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!f) return errno;
-  if (::fsync(f.get()) != 0) return errno;
-  return f.close_checked_errno();
+  return io().fsync_dir(dir.c_str());
 }
 
 void sync_dir(const std::filesystem::path& dir) {

@@ -1,5 +1,6 @@
 // Thin POSIX helpers for the Maildir writer: an owned file descriptor and the few calls
-// whose errors the writer reports (write, fsync of a directory, listing a directory).
+// whose errors the writer reports (write, fsync of a directory, listing a directory, a rename
+// that never replaces).
 #pragma once
 
 #include <filesystem>
@@ -41,6 +42,17 @@ class posix_file {
 
 // Writes all of `bytes`, retrying short writes and EINTR. Returns 0 or the errno.
 int write_all(int fd, std::string_view bytes);
+
+// The calls whose failures a commit must survive, through one table so that a test can put a
+// failing one in their place (the real calls unless changed). Each returns 0 or an errno.
+struct io_calls {
+  int (*syncfs)(int fd);
+  int (*fsync_dir)(const char* path);
+  // Renames `from` to `to` unless `to` exists (EEXIST then, and nothing changed).
+  int (*rename_noreplace)(const char* from, const char* to);
+};
+io_calls& io();            // the process's table
+io_calls real_io_calls();  // what it holds by default, to restore after a test
 
 // fsync of a directory, so that the entries created or renamed in it survive a crash.
 // Returns 0 or the errno.

@@ -248,13 +248,15 @@ std::vector<mailbox_service::append_result> maildir_service::append_batch(
     // No key from the client: the content names the message, so a retried append of the
     // same bytes is still stored once.
     keys[i] = r.key.empty() ? mailbox::content_key(r.message) : r.key;
-    std::uint64_t d = 0;
     try {
-      d = box.begin(names[i]);
+      (void)mailbox::maildir_folder_name(names[i]);
     } catch (const std::invalid_argument& e) {  // a name the Maildir++ layout cannot hold
+      // Refused here, as the client's mistake: begin() would take it and fail the delivery
+      // at commit like a disk error, which a client may retry.
       refuse(i, "invalid", e.what());
       continue;
     }
+    const std::uint64_t d = box.begin(names[i]);
     try {
       box.write(d, r.message);
       box.end(d, keys[i], r.flags, r.internal_date);

@@ -55,6 +55,63 @@ std::string browser_owner(const std::string& owner) {
 
 }  // namespace
 
+native_lease::native_lease(std::filesystem::path database_file, const crypto::secret_box& secrets,
+                           std::string key, std::string owner, std::int64_t expires_at, timing t)
+    : database_file_(std::move(database_file)),
+      secrets_(secrets),
+      key_(std::move(key)),
+      owner_(std::move(owner)),
+      timing_(std::move(t)),
+      expires_at_(expires_at) {
+  thread_ = std::thread([this] { renew_loop(); });
+}
+
+native_lease::~native_lease() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+std::int64_t native_lease::now() const {
+  return timing_.clock ? timing_.clock() : now_seconds();
+}
+
+bool native_lease::held() const {
+  const std::int64_t reserve = std::max(1, timing_.lease_seconds / 4);
+  return !lost_.load() && now() + reserve < expires_at_.load();
+}
+
+bool native_lease::held_in(store::database& db) const {
+  if (lost_.load()) return false;
+  return store::account_store(db, secrets_).holds_lease(key_, owner_);
+}
+
+void native_lease::renew_loop() {
+  std::unique_ptr<store::database> db;
+  std::unique_lock lock(mutex_);
+  while (!lost_.load()) {
+    if (wake_.wait_for(lock, timing_.renew_every, [this] { return stopping_; })) return;
+    lock.unlock();
+    try {
+      if (!db) db = std::make_unique<store::database>(database_file_);
+      const std::int64_t t = now();
+      if (store::account_store(*db, secrets_).renew_lease(key_, owner_, t, timing_.lease_seconds)) {
+        expires_at_ = t + timing_.lease_seconds;
+      } else {
+        lost_ = true;  // someone else holds it now: never ours again in this run
+      }
+    } catch (const std::exception& e) {
+      // Tried again at the next tick; held() counts down meanwhile.
+      std::fprintf(stderr, "scheduler: renewing the lease %s failed: %s\n", key_.c_str(), e.what());
+      db.reset();
+    }
+    lock.lock();
+  }
+}
+
 scheduler::scheduler(serve_config config, const crypto::secret_box& secrets, event_hub& events)
     : config_(std::move(config)),
       secrets_(secrets),
@@ -246,7 +303,7 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
   try {
     store::database db(config_.data_dir / "junction.db");
     store::account_store accounts(db, secrets_);
-    auto now = now_seconds();  // launch() holds the lease for this run
+    auto now = now_seconds();  // launch() took the lease for this run at about this time
     const auto account = accounts.load_account(user_id);
     const nlohmann::json* task_json = find_task(account.document, task_id);
     store::run_record record;
@@ -262,13 +319,20 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
       record.message = "the task no longer exists";
     } else {
       auto parsed = model::parse_retrieval_task(*task_json);
+      if (parsed.ok()) {
+        automatic = parsed.task->method == model::retrieval_method::automatic;
+        interval_minutes = parsed.task->interval_minutes;
+      }
       if (!parsed.ok()) {
         record.failure = "config";
         record.message = parsed.errors.empty() ? "invalid task" : to_string(parsed.errors.front());
+      } else if (!accounts.renew_lease(key, owner_, now, lease_seconds)) {
+        // Renewed here so that its end is known exactly (launch() took it a moment ago).
+        record.failure = "cancelled";
+        record.message = "not started: the run lost its lease on the task before it began";
+        cancelled = true;
       } else {
         auto task = *parsed.task;
-        automatic = task.method == model::retrieval_method::automatic;
-        interval_minutes = task.interval_minutes;
         // The store's state and delivery keys are per user and task.
         task.id = store_task_id(user_id, task_id);
         events_.publish(user_id,
@@ -278,7 +342,12 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         options.database_file = config_.data_dir / "junction.db";
         options.mailbox_dir = maildir_service::user_dir(config_.data_dir, user_id) / "mailbox";
         options.cancel = &stopping_;
-        std::int64_t last_renew = now;
+        native_lease::timing timing;
+        timing.lease_seconds = lease_seconds;
+        timing.renew_every = renew_every;
+        native_lease lease(config_.data_dir / "junction.db", secrets_, key, owner_,
+                           now + lease_seconds, timing);
+        options.lease = &lease;
         options.on_progress = [&](std::string_view folder, std::uint64_t done,
                                   std::uint64_t total) {
           nlohmann::json event = {{"type", "progress"},
@@ -291,11 +360,6 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
             running_[{user_id, task_id}].progress = event;
           }
           events_.publish(user_id, event);
-          const auto t = now_seconds();
-          if (t - last_renew >= lease_seconds / 4) {
-            accounts.renew_lease(key, owner_, t, lease_seconds);
-            last_renew = t;
-          }
         };
         const auto summary = proxy::run_retrieval(task, options);
         record.ok = summary.ok;

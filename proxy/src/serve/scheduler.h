@@ -7,7 +7,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,10 +19,51 @@
 #include <vector>
 
 #include "crypto/secrets.h"
+#include "retrieval_runner.h"
 #include "serve/config.h"
 #include "serve/services.h"
 
 namespace junction::serve {
+
+// The lease of one native run, taken by the caller: renewed on a timer for as long as the
+// object lives (a long message or a long rescan reports no progress for minutes), and the
+// run's guard. held() turns false for good when a renewal finds the lease in another
+// owner's hands, and also while no renewal has succeeded for so long that the lease may
+// have expired (the database was busy, the timer stalled): a quarter of the lease is kept
+// in reserve for the step that follows the check.
+class native_lease final : public proxy::lease_guard {
+ public:
+  struct timing {
+    int lease_seconds = 120;
+    std::chrono::milliseconds renew_every{30'000};
+    std::function<std::int64_t()> clock;  // seconds since 1970; the system clock when empty
+  };
+  // `expires_at`: when the lease the caller took runs out.
+  native_lease(std::filesystem::path database_file, const crypto::secret_box& secrets,
+               std::string key, std::string owner, std::int64_t expires_at, timing t);
+  ~native_lease() override;
+  native_lease(const native_lease&) = delete;
+  native_lease& operator=(const native_lease&) = delete;
+
+  bool held() const override;
+  bool held_in(store::database& db) const override;
+
+ private:
+  void renew_loop();
+  std::int64_t now() const;
+
+  std::filesystem::path database_file_;
+  const crypto::secret_box& secrets_;
+  std::string key_;
+  std::string owner_;
+  timing timing_;
+  std::atomic<std::int64_t> expires_at_;
+  std::atomic<bool> lost_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 class scheduler final : public task_runner {
  public:
@@ -46,6 +90,8 @@ class scheduler final : public task_runner {
                                   nlohmann::json* recorded) override;
 
   static constexpr int lease_seconds = 120;
+  // The lease of a native run is renewed this often, whatever the run is doing.
+  static constexpr std::chrono::seconds renew_every{lease_seconds / 4};
 
  private:
   struct running {

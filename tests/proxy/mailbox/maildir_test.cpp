@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <stdexcept>
+
+#include "mailbox/posix_file.h"
 
 namespace junction::mailbox {
 namespace {
@@ -108,7 +112,6 @@ TEST(maildir, folder_names_on_disk) {
     EXPECT_TRUE(fs::is_regular_file(t.path() / name / "maildirfolder")) << name;
   }
   EXPECT_THROW(box.folder_dir("a//b"), std::invalid_argument);
-  EXPECT_THROW(box.begin("bad\x01name"), std::invalid_argument);
 }
 
 TEST(maildir, message_without_flags_goes_to_new) {
@@ -393,6 +396,204 @@ TEST(maildir, misuse_is_reported) {
   EXPECT_THROW(box.end(a, key_a, 0, 1), std::invalid_argument);
   EXPECT_THROW(box.write(a, "late"), std::invalid_argument);
   EXPECT_EQ(box.commit().size(), 1u);
+}
+
+// ---- Two writers of one folder (F12) -----------------------------------------------------
+
+// Two maildir objects (two runs, or a run and a browser batch) deliver one key in the same
+// second: the file names are equal, and rename() would silently replace the first copy.
+TEST(maildir, two_writers_of_one_key_in_one_second_leave_one_file) {
+  temp_dir t;
+  maildir first(t.path());
+  maildir second(t.path());
+  const auto a = first.begin("INBOX");
+  first.write(a, "Subject: first\r\n\r\n1\r\n");
+  first.end(a, key_a, 0, 1600000000);
+  const auto b = second.begin("INBOX");
+  second.write(b, "Subject: second\r\n\r\n2\r\n");
+  second.end(b, key_a, 0, 1600000000);  // neither has committed: both see no key yet
+
+  const auto r1 = first.commit();
+  const auto r2 = second.commit();
+  ASSERT_EQ(r1.size(), 1u);
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r1[0].status, commit_status::stored);
+  EXPECT_EQ(r2[0].status, commit_status::already_had) << r2[0].error;
+  const auto files = messages_in(t.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(read_file(t.path() / files[0]), "Subject: first\r\n\r\n1\r\n");  // not replaced
+  EXPECT_TRUE(names_in(t.path() / "tmp").empty());
+}
+
+// The other writer's copy has another name (stored in another second): only looking for the
+// key again at commit keeps the second writer from storing a duplicate.
+TEST(maildir, a_key_another_writer_stored_since_the_keys_were_read_is_already_had) {
+  temp_dir t;
+  maildir first(t.path());
+  maildir second(t.path());
+  first.folder_dir("Work");
+  EXPECT_FALSE(second.has_key("Work", key_b));  // second has read the folder's keys
+  EXPECT_EQ(deliver(first, "Work", key_b).status, commit_status::stored);
+  const auto dir = t.path() / ".Work";
+  auto files = messages_in(dir);
+  ASSERT_EQ(files.size(), 1u);
+  // As if stored a few seconds ago.
+  fs::rename(dir / files[0], dir / "new" / ("1599999990.J" + std::string(key_b) + ".other"));
+
+  EXPECT_EQ(deliver(second, "Work", key_b).status, commit_status::already_had);
+  EXPECT_EQ(messages_in(dir).size(), 1u);
+  EXPECT_TRUE(second.has_key("Work", key_b));
+}
+
+TEST(maildir, rename_without_replacing_refuses_an_existing_name) {
+  temp_dir t;
+  const auto from = t.path() / "from";
+  const auto to = t.path() / "to";
+  std::ofstream(from) << "new";
+  std::ofstream(to) << "old";
+  EXPECT_EQ(real_io_calls().rename_noreplace(from.c_str(), to.c_str()), EEXIST);
+  EXPECT_EQ(read_file(to), "old");
+  EXPECT_EQ(read_file(from), "new");
+  fs::remove(to);
+  EXPECT_EQ(real_io_calls().rename_noreplace(from.c_str(), to.c_str()), 0);
+  EXPECT_EQ(read_file(to), "new");
+  EXPECT_FALSE(fs::exists(from));
+}
+
+// ---- Durability when the file system reports errors (F16) --------------------------------
+
+// Puts failing calls in place of syncfs and fsync(dir) for one test; the real ones after.
+class failing_io {
+ public:
+  failing_io() {
+    synced_dirs().clear();
+    failing_dir().clear();
+    io().syncfs = [](int) { return EIO; };
+    io().fsync_dir = [](const char* path) {
+      synced_dirs().emplace_back(path);
+      return !failing_dir().empty() && failing_dir() == path ? EIO : 0;
+    };
+  }
+  ~failing_io() { io() = real_io_calls(); }
+  failing_io(const failing_io&) = delete;
+  failing_io& operator=(const failing_io&) = delete;
+
+  static std::vector<std::string>& synced_dirs() {
+    static std::vector<std::string> v;
+    return v;
+  }
+  static std::string& failing_dir() {
+    static std::string s;
+    return s;
+  }
+};
+
+// What a process left when it died after rename() and before the fsync of new/.
+void leave_unsynced_file(const fs::path& root, std::string_view key) {
+  std::ofstream(root / "new" / ("1700000000.J" + std::string(key) + ".host")) << message;
+}
+
+TEST(maildir, when_syncfs_fails_the_directory_of_an_already_had_file_is_synced) {
+  temp_dir t;
+  maildir box(t.path());
+  leave_unsynced_file(t.path(), key_a);
+  failing_io failing;
+  EXPECT_EQ(deliver(box, "INBOX", key_a).status, commit_status::already_had);
+  const auto& synced = failing_io::synced_dirs();
+  EXPECT_NE(std::find(synced.begin(), synced.end(), (t.path() / "new").string()), synced.end());
+}
+
+TEST(maildir, an_already_had_file_whose_directory_cannot_be_synced_fails) {
+  temp_dir t;
+  maildir box(t.path());
+  leave_unsynced_file(t.path(), key_a);
+  failing_io failing;
+  failing_io::failing_dir() = (t.path() / "new").string();
+  const auto r = deliver(box, "INBOX", key_a);
+  EXPECT_EQ(r.status, commit_status::failed);
+  EXPECT_NE(r.error.find("sync " + (t.path() / "new").string()), std::string::npos) << r.error;
+}
+
+// The rename happened but the directory could not be made durable: the next run must not
+// count the visible file as already had (it would then delete the message at the source).
+TEST(maildir, a_file_whose_directory_sync_failed_is_not_trusted_later) {
+  temp_dir t;
+  {
+    maildir box(t.path());
+    failing_io failing;
+    failing_io::failing_dir() = (t.path() / "new").string();
+    const auto r = deliver(box, "INBOX", key_a);
+    EXPECT_EQ(r.status, commit_status::failed);
+    EXPECT_NE(r.error.find("sync"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("removed again"), std::string::npos) << r.error;
+    EXPECT_FALSE(box.has_key("INBOX", key_a));
+  }
+  EXPECT_TRUE(messages_in(t.path()).empty());
+  maildir next_run(t.path());
+  EXPECT_FALSE(next_run.has_key("INBOX", key_a));
+  EXPECT_EQ(deliver(next_run, "INBOX", key_a).status, commit_status::stored);
+  EXPECT_EQ(messages_in(t.path()).size(), 1u);
+}
+
+// ---- Folder names the layout cannot hold (F7) --------------------------------------------
+
+// reviews/poc/longfolder.cpp: 12 levels of a 19-character non-ASCII name, 263 bytes once
+// encoded. begin() threw std::invalid_argument, which ended the whole run.
+TEST(maildir, a_folder_name_too_long_fails_only_its_delivery) {
+  temp_dir t;
+  maildir box(t.path());
+  std::string folder;
+  for (int i = 0; i < 12; ++i)
+    folder += (i ? "/" : "") + std::string(
+                                   "\xc3\x9c"
+                                   "berpr\xc3\xbc"
+                                   "fung-Projekt");
+  const auto a = box.begin("INBOX");
+  box.write(a, message);
+  box.end(a, key_a, 0, 1600000000);
+  std::uint64_t b = 0;
+  ASSERT_NO_THROW(b = box.begin(folder));
+  box.write(b, message);
+  box.end(b, key_b, 0, 1600000000);
+  const auto results = box.commit();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, commit_status::stored);
+  EXPECT_EQ(results[1].delivery, b);
+  EXPECT_EQ(results[1].status, commit_status::failed);
+  EXPECT_NE(results[1].error.find("cannot store folder"), std::string::npos) << results[1].error;
+  EXPECT_NE(results[1].error.find("too long"), std::string::npos) << results[1].error;
+  EXPECT_FALSE(box.has_key(folder, key_b));
+}
+
+TEST(maildir, a_folder_name_with_a_control_character_fails_only_its_delivery) {
+  temp_dir t;
+  maildir box(t.path());
+  std::uint64_t d = 0;
+  ASSERT_NO_THROW(d = box.begin("bad\x01name"));
+  box.write(d, message);
+  box.end(d, key_a, 0, 1600000000);
+  const auto results = box.commit();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, commit_status::failed);
+  // The name is shown escaped: the reason reaches logs and JSON as one clean line.
+  EXPECT_NE(results[0].error.find("bad\\x01name"), std::string::npos) << results[0].error;
+  EXPECT_NE(results[0].error.find("control character"), std::string::npos) << results[0].error;
+  EXPECT_EQ(results[0].error.find('\x01'), std::string::npos);
+}
+
+// The reason keeps a readable name readable and escapes what is not UTF-8, so that it is
+// always valid text for a log line or a JSON string.
+TEST(maildir, the_reason_for_a_bad_folder_name_is_clean_text) {
+  temp_dir t;
+  maildir box(t.path());
+  const auto d = box.begin("Caf\xc3\xa9/\xff\x01");
+  box.write(d, message);
+  box.end(d, key_a, 0, 1600000000);
+  const auto results = box.commit();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, commit_status::failed);
+  EXPECT_NE(results[0].error.find("\"Caf\xc3\xa9/\\xff\\x01\""), std::string::npos)
+      << results[0].error;
 }
 
 }  // namespace

@@ -389,6 +389,28 @@ TEST_F(browser_run_test, bad_record_fails_alone) {
   EXPECT_EQ(folders[1]["name"], "Archive");
 }
 
+// A folder name the Maildir++ layout cannot hold (263 bytes, reviews/poc/longfolder.cpp) is
+// the client's mistake, refused like any invalid name, not a store failure to retry.
+TEST_F(browser_run_test, folder_name_too_long_for_the_mailbox_is_refused_alone) {
+  std::string long_name;
+  for (int i = 0; i < 12; ++i) {
+    long_name += (i ? "/" : "") + std::string(
+                                      "\xc3\x9c"
+                                      "berpr\xc3\xbc"
+                                      "fung-Projekt");
+  }
+  const std::string body =
+      record({{"folder", long_name}, {"key", "abababababababab"}}, "Subject: l\r\n\r\nl") +
+      record({{"folder", "INBOX"}, {"key", "cdcdcdcdcdcdcdcd"}}, "Subject: m\r\n\r\nm");
+  const http_response r = batch(body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json results = json::parse(r.body)["results"];
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0]["code"], "invalid") << results[0].dump();  // as before, not store_failed
+  EXPECT_EQ(results[1]["already_had"], false);
+  EXPECT_EQ(stored_files().size(), 1u);
+}
+
 TEST_F(browser_run_test, batch_needs_its_media_type_and_post) {
   const std::string body = record({{"folder", "INBOX"}}, "Subject: x\r\n\r\nx");
   http_request r = request("POST", "/api/mailbox/batch", body);
