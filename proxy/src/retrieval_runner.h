@@ -11,6 +11,10 @@
 #include "jobs/effects.h"
 #include "model/retrieval_task.h"
 
+namespace junction::bridge {
+class egress_policy;
+}
+
 namespace junction::proxy {
 
 struct run_options {
@@ -20,6 +24,10 @@ struct run_options {
   bool check_only = false;              // Test Connection
   std::function<void(std::string_view folder, std::uint64_t done, std::uint64_t total)> on_progress;
   const std::atomic<bool>* cancel = nullptr;  // set to stop at the next safe point
+  // Where the run may connect: `serve` passes its egress policy for every run it makes for a
+  // signed-in user (scheduled, Retrieve Now, Test Connection); null (the CLI) allows any
+  // address. Must outlive the run.
+  const bridge::egress_policy* egress = nullptr;
 };
 
 // The key that names a task's source in its state and delivery keys: the store's id, or for

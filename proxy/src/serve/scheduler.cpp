@@ -278,6 +278,8 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         options.database_file = config_.data_dir / "junction.db";
         options.mailbox_dir = maildir_service::user_dir(config_.data_dir, user_id) / "mailbox";
         options.cancel = &stopping_;
+        const auto egress = make_egress_policy(config_);  // the bridge's, from the same config
+        options.egress = &egress;
         std::int64_t last_renew = now;
         options.on_progress = [&](std::string_view folder, std::uint64_t done,
                                   std::uint64_t total) {
