@@ -58,9 +58,13 @@ Usage:
       DIR/mailbox).
   junction-proxy serve --data DIR --listen ADDR:PORT [--config FILE] [--allow HOST:PORT]...
                        [--web DIR] [--tls-cert FILE --tls-key FILE] [--allow-origin ORIGIN]...
+                       [--allow-port-25 yes|no]
       Serve the web app, the WebSocket bridge and the account API, and run automatic
       retrievals. The first start creates the user "admin" and prints a one-time password.
-      --allow adds an egress exception for the bridge (e.g. a mail server on 127.0.0.1).
+      Every connection it makes for a user (the bridge, scheduled runs, Retrieve Now) goes
+      through one egress policy: mail and HTTPS ports (25 only with --allow-port-25 yes) on
+      public addresses that are not this host's own. --allow HOST:PORT adds an exception
+      (e.g. a mail server on 127.0.0.1). The other subcommands reach any address.
       SIGTERM or Ctrl-C stops it; runs in progress stop at a safe point.
   junction-proxy user add --data DIR NAME      (reads the password from standard input)
   junction-proxy user passwd --data DIR NAME   (likewise)

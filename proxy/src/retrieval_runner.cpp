@@ -67,6 +67,7 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
 
   net::mail_connection::options conn_options;
   conn_options.pinned_cert_sha256 = task.pinned_cert_sha256;
+  conn_options.egress = options.egress;
   // The model accepts either case; OpenSSL's digest is printed in lower case.
   for (auto& c : conn_options.pinned_cert_sha256) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

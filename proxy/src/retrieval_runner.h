@@ -15,6 +15,10 @@ namespace junction::store {
 class database;
 }
 
+namespace junction::bridge {
+class egress_policy;
+}
+
 namespace junction::proxy {
 
 // A run's claim to its task: the scheduler's lease, so that one task never runs twice at once.
@@ -40,6 +44,10 @@ struct run_options {
   std::function<void(std::string_view folder, std::uint64_t done, std::uint64_t total)> on_progress;
   const std::atomic<bool>* cancel = nullptr;  // set to stop at the next safe point
   const lease_guard* lease = nullptr;         // none for the CLI
+  // Where the run may connect: `serve` passes its egress policy for every run it makes for a
+  // signed-in user (scheduled, Retrieve Now, Test Connection); null (the CLI) allows any
+  // address. Must outlive the run.
+  const bridge::egress_policy* egress = nullptr;
 };
 
 // The key that names a task's source in its state and delivery keys: the store's id, or for

@@ -37,6 +37,7 @@ send_run_result run_send(const model::smtp_account& account,
   net::mail_connection::options conn_options;
   conn_options.connect_timeout = options.connect_timeout;
   conn_options.io_timeout = options.io_timeout;
+  conn_options.egress = options.egress;
   // The model accepts either case; OpenSSL's digest is printed in lower case.
   conn_options.pinned_cert_sha256 = lower(account.pinned_cert_sha256);
   result.pinned = !conn_options.pinned_cert_sha256.empty();

@@ -29,6 +29,10 @@ struct send_run_options {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(15)};
   std::function<void(std::uint64_t done, std::uint64_t total)> on_progress;
   const std::atomic<bool>* cancel = nullptr;  // set to stop at the next safe point
+  // Where the send may connect: `serve` passes its egress policy for every send or Test SMTP
+  // Connection it makes for a signed-in user; null (the CLI) allows any address. Must outlive
+  // the run.
+  const bridge::egress_policy* egress = nullptr;
 };
 
 struct send_run_result {

@@ -60,7 +60,8 @@ serve_start() {
     --allow "127.0.0.1:$DC_POP3_PORT" --allow "127.0.0.1:$DC_IMAP_PORT" \
     --allow "localhost:$DC_POP3_PORT" --allow "localhost:$DC_IMAP_PORT" \
     --allow "localhost:$DC_POP3S_PORT" --allow "localhost:$DC_IMAPS_PORT" \
-    --allow "localhost:$DC_OTHER_POP3S_PORT" "$@" >"$SERVE_OUT" 2>"$SERVE_ERR" &
+    --allow "localhost:$DC_OTHER_POP3S_PORT" --allow "127.0.0.1:$DC_SPARE_PORT3" \
+    "$@" >"$SERVE_OUT" 2>"$SERVE_ERR" &
   SERVE_PID=$!
   SERVE_STARTED_AT=$(date +%s)
   for ((i = 0; i < 100; i++)); do
@@ -230,6 +231,7 @@ add_user tester "$TESTER_PW"           # id 1: bridge retrievals
 add_user sched scheduler-password-2    # id 2: account API and scheduler
 add_user killer killer-password-3      # id 3: kill -9 and SIGTERM
 add_user victim victim-password-4      # id 4: sign-in rate limit
+add_user egress egress-password-5      # id 5: the egress policy on the server's own runs
 echo '{"scheduler_interval_override_seconds": 3}' >"$JT_WORK/fast.json"
 echo '{"scheduler_interval_override_seconds": 90}' >"$JT_WORK/slow.json"
 
@@ -297,6 +299,40 @@ if ((have8080)); then
 else
   echo "  (port 8080 is taken here: its connection count is not checked)"
 fi
+
+# The server's own runs (scheduled, Retrieve Now) pass the same policy: a task on the counted
+# port fails with the policy's refusal and nothing connects. (10.0.0.1 and 169.254.169.254 are
+# checked in unit_bridge, inside a network namespace that has only loopback.)
+EGRESS_JAR=$JT_WORK/api/egress.jar
+code=$(sign_in "$EGRESS_JAR" egress egress-password-5)
+jt_check test "$code" = 200 -- "sign-in of egress → 200 ($code)"
+for target in "127.0.0.1:$DC_SPARE_PORT2" "localhost:$DC_SPARE_PORT2" "127.0.0.1:995"; do
+  jt_task "$JT_WORK/tasks/egress.json" type=pop3 server="${target%:*}" port="${target##*:}" \
+    encryption=none username=nobody password=egress-pw leave_on_server=true \
+    destination_folder=INBOX method=manual
+  put_task "$EGRESS_JAR" "egress-${target//[:.]/-}" "$JT_WORK/tasks/egress.json"
+  egress_task=$TASK_ID
+  code=$(api "$EGRESS_JAR" POST "/api/tasks/$egress_task/run")
+  jt_check test "$code" = 202 -- "Retrieve Now of a task on $target → 202 ($code)"
+  egress_refused() {
+    status_of "$EGRESS_JAR" "$egress_task"
+    [[ $(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') == false ]]
+  }
+  if wait_for 20 egress_refused; then
+    failure=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["failure"]')
+    message=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["message"]')
+    if [[ $failure == refused && $message == *"is not allowed by the egress policy"* ]]; then
+      jt_pass "the run on $target is refused by the egress policy ($message)"
+    else
+      jt_fail "the run on $target failed otherwise: $failure: $message"
+    fi
+  else
+    jt_fail "no finished run on $target within 20 s: $(head -c 400 "$JT_WORK/api/status.json")"
+  fi
+done
+count=$(cat "$JT_WORK/count2")
+jt_check test "$count" = 0 -- "no native run connected to the listener on $DC_SPARE_PORT2 ($count connections)"
+
 probe allowed "127.0.0.1:$DC_POP3_PORT"
 if [[ $JT_RC == 0 ]] && [[ $(jv "$JT_OUT" 'd["op"]') == opened ]]; then
   jt_pass "bridge open to an allowed 127.0.0.1:$DC_POP3_PORT → opened ($(head -c 120 "$JT_OUT"))"

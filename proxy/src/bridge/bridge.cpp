@@ -1,5 +1,7 @@
 #include "bridge/bridge.h"
 
+#include "bridge/control_frames.h"
+#include "net/egress_connect.h"
 #include "net/tls_identity.h"
 
 #include <openssl/ssl.h>
@@ -56,24 +58,6 @@ using error_code = boost::system::error_code;
 using steady = std::chrono::steady_clock;
 using json = nlohmann::json;
 
-constexpr std::string_view subprotocol = "junction-bridge.v1";
-// Text frames are small control messages; anything larger is refused before parsing.
-constexpr std::size_t max_control_frame = 4096;
-
-// Sec-WebSocket-Protocol = 1#token (RFC 6455 section 11.3.4); tokens compare exactly.
-bool offers_subprotocol(std::string_view header) {
-  while (!header.empty()) {
-    const auto comma = header.find(',');
-    std::string_view item = header.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (item == subprotocol) return true;
-    if (comma == std::string_view::npos) break;
-    header.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto addr = ep.address().to_string();
   const auto port = std::to_string(ep.port());
@@ -82,81 +66,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 std::string seconds_text(std::chrono::seconds s) {
   return std::to_string(s.count()) + " s";
-}
-
-struct open_request {
-  std::string host;  // without brackets for an IPv6 literal
-  std::uint16_t port = 0;
-  bool implicit_tls = false;
-  std::string pin;  // lower-case hex, or empty
-};
-
-bool is_host_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
-         c == '.' || c == '_';
-}
-
-// {"op":"open","host":H,"port":P,"tls":"none"|"implicit","pin_sha256":64HEXDIG} (PROTOCOL.md);
-// unknown members are ignored. Returns an empty string, or what is wrong.
-std::string parse_open(const json& j, open_request& out) {
-  const auto host_it = j.find("host");
-  if (host_it == j.end() || !host_it->is_string()) return "open: \"host\" must be a string";
-  std::string host = host_it->get<std::string>();
-  if (host.empty() || host.size() > 253) {
-    return "open: \"host\" must have 1 to 253 characters";
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    error_code ec;
-    (void)asio::ip::make_address_v6(host, ec);
-    if (ec) return "open: \"host\" in brackets must be an IPv6 address";
-  } else if (host.find(':') != std::string::npos) {
-    error_code ec;
-    (void)asio::ip::make_address_v6(host, ec);
-    if (ec) return "open: \"host\" is neither a host name nor an IP address";
-  } else if (!std::all_of(host.begin(), host.end(), is_host_char)) {
-    return "open: \"host\" is neither a host name nor an IP address";
-  }
-  const auto port_it = j.find("port");
-  if (port_it == j.end() || !port_it->is_number_integer()) {
-    return "open: \"port\" must be an integer";
-  }
-  const auto port = port_it->get<std::int64_t>();
-  if (port < 1 || port > 65535) return "open: \"port\" must be between 1 and 65535";
-  const auto tls_it = j.find("tls");
-  if (tls_it == j.end() || !tls_it->is_string()) {
-    return "open: \"tls\" must be \"none\" or \"implicit\"";
-  }
-  const auto& tls = tls_it->get_ref<const std::string&>();
-  if (tls != "none" && tls != "implicit") return "open: \"tls\" must be \"none\" or \"implicit\"";
-  std::string pin;
-  const auto pin_it = j.find("pin_sha256");
-  if (pin_it != j.end() && !pin_it->is_null()) {
-    if (!pin_it->is_string()) return "open: \"pin_sha256\" must be 64 hexadecimal digits";
-    pin = pin_it->get<std::string>();
-    if (pin.size() != 64) return "open: \"pin_sha256\" must be 64 hexadecimal digits";
-    for (char& c : pin) {
-      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        return "open: \"pin_sha256\" must be 64 hexadecimal digits";
-      }
-    }
-  }
-  out.host = std::move(host);
-  out.port = static_cast<std::uint16_t>(port);
-  out.implicit_tls = tls == "implicit";
-  out.pin = std::move(pin);
-  return {};
-}
-
-// Which close code follows an error frame: 1008 when the client asked for something it
-// may not have, 1011 when the proxy or the server failed.
-websocket::close_code close_code_for(std::string_view code) {
-  if (code == "egress_denied" || code == "limit" || code == "bad_request") {
-    return websocket::close_code::policy_error;
-  }
-  return websocket::close_code::internal_error;
 }
 
 // One bridge: a WebSocket from the page and one TCP (then maybe TLS) connection upstream.
@@ -202,7 +111,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
       ctx_.log("bridge " + target + " closed after " + std::to_string(ms / 1000) + "." +
                std::to_string(ms % 1000 / 100) + " s: " + std::to_string(up_bytes_) +
                " bytes to the server, " + std::to_string(down_bytes_) + " bytes to the client (" +
-               (end_reason_.empty() ? "ended" : end_reason_) + ")");
+               (end_reason_.empty() ? "ended" : loggable(end_reason_)) + ")");
     } catch (...) {
       // A failing logger must not take the process down from a destructor.
     }
@@ -214,9 +123,11 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
 
   std::shared_ptr<bridge_session> shared() { return this->shared_from_this(); }
 
+  // parse_open lets only host characters through; loggable() keeps it so if that changes.
   std::string display_target() const {
     const bool v6 = host_.find(':') != std::string::npos;
-    return (v6 ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
+    const std::string host = loggable(host_);
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_);
   }
 
   void do_accept() {
@@ -265,27 +176,12 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
       fail("bad_request", "the first frame must be a text frame {\"op\":\"open\",...}");
       return;
     }
-    if (in_.size() > max_control_frame) {
-      fail("bad_request", "a text frame may hold at most " + std::to_string(max_control_frame) +
-                              " bytes, this one has " + std::to_string(in_.size()));
-      return;
-    }
     const auto data = in_.cdata();
-    const json j = json::parse(static_cast<const char*>(data.data()),
-                               static_cast<const char*>(data.data()) + data.size(), nullptr,
-                               /*allow_exceptions=*/false);
-    in_.consume(in_.size());
-    if (j.is_discarded() || !j.is_object()) {
-      fail("bad_request", "the first frame is not a JSON object");
-      return;
-    }
-    const auto op = j.find("op");
-    if (op == j.end() || !op->is_string() || op->get_ref<const std::string&>() != "open") {
-      fail("bad_request", "the first frame must have \"op\":\"open\"");
-      return;
-    }
     open_request req;
-    if (auto problem = parse_open(j, req); !problem.empty()) {
+    const auto problem =
+        parse_open_frame(std::string_view(static_cast<const char*>(data.data()), data.size()), req);
+    in_.consume(in_.size());
+    if (!problem.empty()) {
       fail("bad_request", problem);
       return;
     }
@@ -296,11 +192,9 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
 
     phase_ = phase::connecting;
     arm_deadline();
-    resolving_ = true;
-    resolver_.async_resolve(host_, std::to_string(port_), tcp::resolver::numeric_service,
-                            [self = shared()](error_code e, tcp::resolver::results_type results) {
-                              self->on_resolve(e, std::move(results));
-                            });
+    connecting_ = net::checked_connect::start(
+        resolver_, socket_, ctx_.policy, host_, port_,
+        [self = shared()](const net::checked_connect_result& r) { self->on_connect(r); });
   }
 
   // One deadline covers DNS, TCP and the TLS handshake (and, later, a STARTTLS handshake).
@@ -316,12 +210,13 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
   void on_deadline() {
     if (closing_) return;
     timed_out_ = true;
-    if (resolving_) {
+    if (connecting_ && connecting_->resolving()) {
       // getaddrinfo cannot be interrupted: answer now, the lookup's handler finds closing_.
-      fail("timeout", "looking up " + host_ + " timed out after " +
+      fail("timeout", "looking up " + loggable(host_) + " timed out after " +
                           seconds_text(ctx_.bridges->bridge_limits().connect_timeout));
       return;
     }
+    if (connecting_) connecting_->cancel();
     error_code ignored;
     socket_.cancel(ignored);  // the connect or handshake completes with operation_aborted
   }
@@ -331,74 +226,37 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     deadline_.cancel();
   }
 
-  void on_resolve(error_code ec, const tcp::resolver::results_type& results) {
-    resolving_ = false;
-    if (closing_) return;
-    if (ec) {
-      fail("dns", "the name " + host_ + " could not be resolved (" + ec.message() + ")");
-      return;
-    }
-    // Only the addresses checked here are connected to, so a second lookup cannot smuggle
-    // in another (DNS rebinding).
-    std::vector<tcp::endpoint> allowed;
-    std::string why;
-    for (const auto& entry : results) {
-      const auto ep = entry.endpoint();
-      switch (ctx_.policy->check(host_, port_, ep.address())) {
-        case egress_policy::verdict::allow:
-          allowed.push_back(ep);
-          break;
-        case egress_policy::verdict::deny_port:
-          if (why.empty()) why = "port " + std::to_string(port_) + " is not allowed";
-          break;
-        case egress_policy::verdict::deny_address:
-          if (why.empty()) {
-            why = ep.address().to_string() + " is an internal address";
-            if (ep.address().to_string() != host_) why = host_ + " resolves to " + why;
-          }
-          break;
-      }
-    }
-    if (allowed.empty()) {
-      if (why.empty()) why = "the name has no address";
-      fail("egress_denied", "connecting to " + display_target() + " is not allowed: " + why);
-      return;
-    }
-    endpoints_ = std::move(allowed);
-    connect_next();
-  }
-
-  // Tries the allowed addresses in the resolver's order until one accepts.
-  void connect_next() {
-    if (next_endpoint_ >= endpoints_.size()) {
-      if (connect_error_ == asio::error::connection_refused) {
-        fail("refused",
-             "nothing accepts connections at " + display_target() + " (connection refused)");
-      } else {
-        fail("refused",
-             "could not connect to " + display_target() + ": " + connect_error_.message());
-      }
-      return;
-    }
-    const tcp::endpoint ep = endpoints_[next_endpoint_++];
-    error_code ignored;
-    socket_.close(ignored);
-    socket_.async_connect(ep, [self = shared(), ep](error_code ec) { self->on_connect(ec, ep); });
-  }
-
-  void on_connect(error_code ec, const tcp::endpoint& ep) {
+  void on_connect(const net::checked_connect_result& result) {
+    connecting_.reset();  // it holds this object through its handler
     if (closing_) return;
     if (timed_out_) {
       fail("timeout", "connecting to " + display_target() + " timed out after " +
                           seconds_text(ctx_.bridges->bridge_limits().connect_timeout));
       return;
     }
-    if (ec) {
-      connect_error_ = ec;
-      connect_next();
-      return;
+    using outcome = net::checked_connect_result::outcome;
+    switch (result.what) {
+      case outcome::connected:
+        break;
+      case outcome::dns_failed:
+        fail("dns", "the name " + loggable(host_) + " could not be resolved (" +
+                        result.error.message() + ")");
+        return;
+      case outcome::denied:
+        fail("egress_denied",
+             "connecting to " + display_target() + " is not allowed: " + result.denial);
+        return;
+      case outcome::connect_failed:
+        if (result.error == asio::error::connection_refused) {
+          fail("refused",
+               "nothing accepts connections at " + display_target() + " (connection refused)");
+        } else {
+          fail("refused",
+               "could not connect to " + display_target() + ": " + result.error.message());
+        }
+        return;
     }
-    endpoints_ = {};
+    const tcp::endpoint& ep = result.endpoint;
     address_ = endpoint_text(ep);
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
@@ -417,7 +275,12 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     phase_ = phase::handshaking;
     tls_.emplace(socket_, *ctx_.upstream_tls);
     SSL* ssl = tls_->native_handle();
-    net::expect_server_identity(ssl, host_);
+    if (!net::expect_server_identity(ssl, host_)) {
+      // Without it any certificate from a trusted CA would pass: fail closed.
+      fail("tls_verify", "the identity of " + display_target() +
+                             " cannot be checked in a certificate (zone id or malformed name)");
+      return;
+    }
     tls_->set_verify_mode(asio::ssl::verify_peer);
     // Notes the leaf's fingerprint even when verification fails (OpenSSL then keeps no peer
     // certificate), so the error can offer it for pinning. A pinned certificate may be
@@ -714,6 +577,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
     closing_ = true;
     disarm_deadline();
     idle_timer_.cancel();
+    if (connecting_) connecting_->cancel();  // or it would try the next address
     resolver_.cancel();
     error_code ignored;
     socket_.close(ignored);  // ends every pending upstream operation
@@ -772,9 +636,10 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
       ws_.text(true);
       ws_.async_write(asio::buffer(error_text_), [self = shared()](error_code ec, std::size_t) {
         if (ec) return;
-        self->ws_.async_close(
-            websocket::close_reason(close_code_for(self->error_code_), self->error_code_),
-            [self](error_code) {});
+        self->ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(
+                                                          close_code_for(self->error_code_)),
+                                                      self->error_code_),
+                              [self](error_code) {});
       });
     }
   }
@@ -795,9 +660,7 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
   std::string out_text_;        // the text frame being written
   std::string error_text_;      // the error frame, written once out_text_ is done
   std::string error_code_;
-  std::vector<tcp::endpoint> endpoints_;  // the allowed addresses, while connecting
-  std::size_t next_endpoint_ = 0;
-  error_code connect_error_;
+  std::shared_ptr<net::checked_connect> connecting_;  // while resolving and connecting
   std::string host_;
   std::uint16_t port_ = 0;
   bool implicit_tls_ = false;
@@ -816,7 +679,6 @@ class bridge_session : public std::enable_shared_from_this<bridge_session<Client
   bool acquired_ = false;
   bool closing_ = false;
   bool timed_out_ = false;
-  bool resolving_ = false;
   bool ws_writing_ = false;
   bool starttls_requested_ = false;
 };

@@ -49,18 +49,22 @@ bool is_internal_v4(const address_v4& addr) {
     std::uint32_t net;
     unsigned prefix;
   };
-  static constexpr std::array<range, 11> internal{{
-      {v4(0, 0, 0, 0), 8},       // "this network", unspecified
-      {v4(10, 0, 0, 0), 8},      // RFC 1918
-      {v4(100, 64, 0, 0), 10},   // CGNAT (RFC 6598)
-      {v4(127, 0, 0, 0), 8},     // loopback
-      {v4(169, 254, 0, 0), 16},  // link-local, cloud metadata endpoints
-      {v4(172, 16, 0, 0), 12},   // RFC 1918
-      {v4(192, 0, 0, 0), 24},    // IETF protocol assignments
-      {v4(192, 168, 0, 0), 16},  // RFC 1918
-      {v4(198, 18, 0, 0), 15},   // benchmarking
-      {v4(224, 0, 0, 0), 4},     // multicast
-      {v4(240, 0, 0, 0), 4},     // reserved, includes the limited broadcast 255.255.255.255
+  static constexpr std::array<range, 15> internal{{
+      {v4(0, 0, 0, 0), 8},        // "this network", unspecified
+      {v4(10, 0, 0, 0), 8},       // RFC 1918
+      {v4(100, 64, 0, 0), 10},    // CGNAT (RFC 6598)
+      {v4(127, 0, 0, 0), 8},      // loopback
+      {v4(169, 254, 0, 0), 16},   // link-local, cloud metadata endpoints
+      {v4(172, 16, 0, 0), 12},    // RFC 1918
+      {v4(192, 0, 0, 0), 24},     // IETF protocol assignments
+      {v4(192, 0, 2, 0), 24},     // documentation (TEST-NET-1, RFC 5737)
+      {v4(192, 88, 99, 0), 24},   // 6to4 relay anycast (deprecated, RFC 7526)
+      {v4(192, 168, 0, 0), 16},   // RFC 1918
+      {v4(198, 18, 0, 0), 15},    // benchmarking
+      {v4(198, 51, 100, 0), 24},  // documentation (TEST-NET-2)
+      {v4(203, 0, 113, 0), 24},   // documentation (TEST-NET-3)
+      {v4(224, 0, 0, 0), 4},      // multicast
+      {v4(240, 0, 0, 0), 4},      // reserved, includes the limited broadcast 255.255.255.255
   }};
   const std::uint32_t a = addr.to_uint();
   for (const auto& r : internal) {
@@ -86,6 +90,17 @@ bool is_internal_v6(const address_v6& addr) {
   if (all_zero(0, 12)) return true;
   // ::ffff:0:0/96, IPv4-mapped: judged as the IPv4 address it carries.
   if (all_zero(0, 10) && b[10] == 0xff && b[11] == 0xff) return is_internal_v4(embedded_v4(b));
+  // ::ffff:0:0:0/96, IPv4-translated (RFC 2765, SIIT): a translator would connect to the
+  // embedded IPv4 address, and no public host has such an address of its own.
+  if (all_zero(0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) return true;
+  // 100::/64, discard-only (RFC 6666).
+  if (b[0] == 0x01 && all_zero(1, 8)) return true;
+  // 2001::/23, IETF protocol assignments (RFC 2928): Teredo 2001::/32, whose client address is
+  // hidden in obfuscated form, benchmarking 2001:2::/48, ORCHID; no mail server lives there.
+  if (b[0] == 0x20 && b[1] == 0x01 && (b[2] & 0xfe) == 0x00) return true;
+  // 2001:db8::/32 and 3fff::/20, documentation (RFC 3849, RFC 9637).
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return true;
+  if (b[0] == 0x3f && b[1] == 0xff && (b[2] & 0xf0) == 0x00) return true;
   // 64:ff9b::/96, the well-known NAT64 prefix: the gateway would connect to the embedded
   // IPv4 address.
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && all_zero(4, 12)) {
@@ -107,12 +122,28 @@ bool is_internal_v6(const address_v6& addr) {
   return false;
 }
 
-// IPv4-mapped IPv6 addresses compare equal to their IPv4 form.
+// IPv4-mapped IPv6 addresses compare equal to their IPv4 form; zone ids are dropped (a
+// zoned address is refused before any comparison, and an interface's own link-local address
+// carries its zone).
 address normalized(const address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {
     return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
   }
+  if (a.is_v6() && a.to_v6().scope_id() != 0) return address_v6(a.to_v6().to_bytes());
   return a;
+}
+
+bool has_zone(std::string_view requested_host, const address& a) {
+  return requested_host.find('%') != std::string_view::npos ||
+         (a.is_v6() && a.to_v6().scope_id() != 0);
+}
+
+bool printable(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  for (char c : text) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -128,6 +159,7 @@ bool parse_allow_rule(std::string_view text, allow_rule& out) {
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
+    if (host.find('%') != std::string_view::npos) return false;  // zone ids are refused
     boost::system::error_code ec;
     (void)boost::asio::ip::make_address_v6(std::string(host), ec);
     if (ec) return false;
@@ -145,10 +177,15 @@ bool parse_allow_rule(std::string_view text, allow_rule& out) {
   return true;
 }
 
-egress_policy::egress_policy() : ports_{25, 110, 143, 465, 587, 993, 995, 443} {}
+std::set<std::uint16_t> egress_policy::default_ports() {
+  return {110, 143, 465, 587, 993, 995, 443};
+}
+
+egress_policy::egress_policy() : ports_(default_ports()) {}
 
 egress_policy::verdict egress_policy::check(std::string_view requested_host, std::uint16_t port,
                                             const address& addr) const {
+  if (has_zone(requested_host, addr)) return verdict::deny_zone;
   const address target = normalized(addr);
   for (const auto& rule : exceptions_) {
     if (rule.port != port) continue;
@@ -159,7 +196,32 @@ egress_policy::verdict egress_policy::check(std::string_view requested_host, std
   }
   if (ports_.count(port) == 0) return verdict::deny_port;
   if (is_internal(addr)) return verdict::deny_address;
+  if (host_addresses_) {
+    for (const auto& own : host_addresses_()) {
+      if (normalized(own) == target) return verdict::deny_own;
+    }
+  }
   return verdict::allow;
+}
+
+std::string egress_policy::reason(verdict v, std::string_view requested_host, std::uint16_t port,
+                                  const address& addr) {
+  const std::string shown = normalized(addr).to_string();
+  const bool named = printable(requested_host) && requested_host != shown;
+  const std::string prefix = named ? std::string(requested_host) + " resolves to " : "";
+  switch (v) {
+    case verdict::allow:
+      return {};
+    case verdict::deny_port:
+      return "port " + std::to_string(port) + " is not allowed";
+    case verdict::deny_address:
+      return prefix + shown + " is an internal address";
+    case verdict::deny_zone:
+      return "IPv6 zone ids (\"%\") are not allowed";
+    case verdict::deny_own:
+      return prefix + shown + " is an address of this server";
+  }
+  return "refused";
 }
 
 bool egress_policy::is_internal(const address& addr) {

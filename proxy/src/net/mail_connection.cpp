@@ -1,5 +1,6 @@
 #include "net/mail_connection.h"
 
+#include "net/egress_connect.h"
 #include "net/tls_identity.h"
 
 #include <openssl/err.h>
@@ -51,7 +52,12 @@ struct mail_connection::impl {
 
   connection_error handshake() {
     SSL* ssl = stream->native_handle();
-    expect_server_identity(ssl, host);
+    if (!expect_server_identity(ssl, host)) {
+      // Without the name or address to check, any trusted certificate would do: fail closed.
+      return {failure_kind::certificate, "the identity of " + host +
+                                             " cannot be checked in its certificate (an IP "
+                                             "address with a zone id, or a malformed name)"};
+    }
     const bool pinned = !opts.pinned_cert_sha256.empty();
     if (pinned) {
       // The chain may be self-signed; the pin is checked after the handshake instead.
@@ -120,45 +126,42 @@ connection_error mail_connection::connect(const std::string& host, std::uint16_t
 
   tcp::resolver resolver(d.io);
   bool done = false;
-  boost::system::error_code ec;
-  tcp::resolver::results_type endpoints;
-  resolver.async_resolve(host, std::to_string(port),
-                         [&](boost::system::error_code e, tcp::resolver::results_type r) {
-                           ec = e;
-                           endpoints = std::move(r);
-                           done = true;
-                         });
+  checked_connect_result result;
+  auto attempt = checked_connect::start(resolver, d.socket(), d.opts.egress, host, port,
+                                        [&](const checked_connect_result& r) {
+                                          result = r;
+                                          done = true;
+                                        });
+  const std::string target = host + ":" + std::to_string(port);
   d.io.restart();
   d.io.run_for(d.opts.connect_timeout);
   if (!done) {
-    resolver.cancel();
+    const bool looking_up = attempt->resolving();
+    attempt->cancel();
     d.io.restart();
-    d.io.run();
-    return {failure_kind::dns, "looking up " + host + " timed out"};
+    d.io.run();  // let the cancelled handlers finish
+    if (looking_up) return {failure_kind::dns, "looking up " + host + " timed out"};
+    return {failure_kind::timeout, "connecting to " + target + " timed out"};
   }
-  if (ec) {
-    return {failure_kind::dns,
-            "the server name " + host + " could not be found (" + ec.message() + ")"};
+  using outcome = checked_connect_result::outcome;
+  switch (result.what) {
+    case outcome::connected:
+      break;
+    case outcome::dns_failed:
+      return {failure_kind::dns,
+              "the server name " + host + " could not be found (" + result.error.message() + ")"};
+    case outcome::denied:
+      return {failure_kind::refused,
+              "connecting to " + target + " is not allowed by the egress policy: " + result.denial};
+    case outcome::connect_failed:
+      if (result.error == asio::error::connection_refused) {
+        return {failure_kind::refused,
+                "nothing accepts connections at " + target + " (connection refused)"};
+      }
+      return {failure_kind::refused,
+              "could not connect to " + target + ": " + result.error.message()};
   }
-
-  done = false;
-  asio::async_connect(d.socket(), endpoints,
-                      [&](boost::system::error_code e, const tcp::endpoint&) {
-                        ec = e;
-                        done = true;
-                      });
-  if (!d.run_until(done, d.opts.connect_timeout)) {
-    return {failure_kind::timeout,
-            "connecting to " + host + ":" + std::to_string(port) + " timed out"};
-  }
-  if (ec) {
-    if (ec == asio::error::connection_refused) {
-      return {failure_kind::refused, "nothing accepts connections at " + host + ":" +
-                                         std::to_string(port) + " (connection refused)"};
-    }
-    return {failure_kind::refused,
-            "could not connect to " + host + ":" + std::to_string(port) + ": " + ec.message()};
-  }
+  boost::system::error_code ec;
   d.socket().set_option(tcp::no_delay(true), ec);
   if (tls == jobs::tls_mode::implicit) return d.handshake();
   return {};

@@ -13,6 +13,10 @@
 
 #include "jobs/effects.h"
 
+namespace junction::bridge {
+class egress_policy;
+}
+
 namespace junction::net {
 
 struct connection_error {
@@ -35,6 +39,11 @@ class mail_connection {
     std::chrono::milliseconds connect_timeout{15000};
     std::chrono::milliseconds io_timeout{60000};
     std::string pinned_cert_sha256;  // empty: normal verification
+    // Where connect() may go (net/egress_connect.h): every run `serve` makes for a signed-in
+    // user passes the server's policy; null means anywhere, for the CLI's runs, which are the
+    // machine operator's own. A refusal is failure_kind::refused, "... is not allowed by the
+    // egress policy: ...". Must outlive the connection.
+    const bridge::egress_policy* egress = nullptr;
   };
 
   explicit mail_connection(options opts);

@@ -8,17 +8,21 @@
 
 namespace junction::net {
 
-void expect_server_identity(SSL* ssl, const std::string& host) {
+bool expect_server_identity(SSL* ssl, const std::string& host) {
+  // A zone id ("fe80::1%eth0") names no identity a certificate could carry, and
+  // X509_VERIFY_PARAM_set1_ip_asc refuses it; NUL or empty names are refused by set1_host.
+  if (host.empty() || host.find('%') != std::string::npos) return false;
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (param == nullptr) return false;
   boost::system::error_code not_ip;
   (void)boost::asio::ip::make_address(host, not_ip);
   if (not_ip) {
-    SSL_set_tlsext_host_name(ssl, host.c_str());
+    if (host.find('\0') != std::string::npos) return false;
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-  } else {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) return false;
+    return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
   }
+  return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
 }
 
 std::string certificate_sha256(X509* cert) {

@@ -11,7 +11,9 @@ namespace junction::net {
 
 // SNI and host-name verification for a name; for an IP literal, verification of the IP
 // (no SNI, which RFC 6066 forbids for addresses). Wildcards match one whole label only.
-void expect_server_identity(SSL* ssl, const std::string& host);
+// False when OpenSSL could not take the identity (an IPv6 zone id, a NUL in the name, ...):
+// the caller must then not handshake, or any certificate from a trusted CA would pass.
+[[nodiscard]] bool expect_server_identity(SSL* ssl, const std::string& host);
 
 // Lower-case hex SHA-256 of the DER certificate; empty for none.
 std::string certificate_sha256(X509* cert);

@@ -1,5 +1,7 @@
 #include "serve/config.h"
 
+#include "net/host_addresses.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -44,6 +46,7 @@ std::string apply_file(const std::string& path, serve_config& out) {
       }
       out.egress_exceptions.push_back(rule);
     }
+    if (doc.contains("allow_port_25")) out.allow_port_25 = doc["allow_port_25"].get<bool>();
     out.threads = doc.value("threads", out.threads);
     out.session_lifetime_seconds =
         doc.value("session_lifetime_seconds", out.session_lifetime_seconds);
@@ -92,6 +95,9 @@ std::string parse_serve_arguments(int argc, char** argv, int first, serve_config
       out.tls_certificate = v;
     } else if (a == "--tls-key") {
       out.tls_private_key = v;
+    } else if (a == "--allow-port-25") {
+      if (v != "yes" && v != "no") return "--allow-port-25: expected yes or no, got " + v;
+      out.allow_port_25 = v == "yes";
     } else if (a == "--allow-origin") {
       out.allowed_origins.push_back(v);
     } else {
@@ -103,6 +109,14 @@ std::string parse_serve_arguments(int argc, char** argv, int first, serve_config
     return "TLS needs both --tls-cert and --tls-key";
   }
   return {};
+}
+
+bridge::egress_policy make_egress_policy(const serve_config& config) {
+  bridge::egress_policy policy;
+  if (config.allow_port_25) policy.allow_port(25);
+  for (const auto& rule : config.egress_exceptions) policy.add_exception(rule);
+  policy.set_host_addresses(&net::host_addresses);
+  return policy;
 }
 
 }  // namespace junction::serve

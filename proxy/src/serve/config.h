@@ -30,13 +30,21 @@ struct serve_config {
   int signin_window_seconds = 900;
   // Scheduler: a floor on intervals, for tests (seconds; 0 = the task's own interval).
   int scheduler_interval_override_seconds = 0;
+  // Egress: port 25 (SMTP relay to any MX) is refused unless this is set (config file
+  // "allow_port_25": true, flag --allow-port-25 yes); --allow exceptions name ports anyway.
+  bool allow_port_25 = false;
 };
+
+// The one egress policy of `serve` (bridge, scheduled runs, Retrieve Now, sends): the default
+// ports (and 25 when allowed), the --allow exceptions, and this host's own addresses refused.
+bridge::egress_policy make_egress_policy(const serve_config& config);
 
 // Parses `serve` arguments (argv after "serve"): --data DIR, --listen ADDR:PORT, --config FILE,
 // --allow HOST:PORT (repeatable), --web DIR, --tls-cert FILE, --tls-key FILE,
 // --allow-origin ORIGIN (repeatable). The config file is JSON with the keys "data", "listen",
 // "web_root", "tls_certificate", "tls_private_key", "allowed_origins", "allow", "threads",
-// "session_lifetime_seconds", "scheduler_interval_override_seconds", "max_message_body";
+// "session_lifetime_seconds", "scheduler_interval_override_seconds", "max_message_body",
+// "allow_port_25" (a boolean; the flag --allow-port-25 takes yes or no);
 // flags override it.
 // Returns an error message, empty on success.
 std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out);

@@ -650,8 +650,7 @@ struct http_server::impl {
     if (given_bridge) {
       state->bridge_context = *given_bridge;
     } else {
-      policy = std::make_unique<bridge::egress_policy>();
-      for (const auto& rule : config.egress_exceptions) policy->add_exception(rule);
+      policy = std::make_unique<bridge::egress_policy>(make_egress_policy(config));
       bridges = std::make_unique<bridge::registry>(bridge::limits{});
       upstream_tls.emplace(ssl::context::tls_client);
       require_tls_1_2(*upstream_tls);

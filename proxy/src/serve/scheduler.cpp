@@ -348,6 +348,8 @@ void scheduler::run(std::int64_t user_id, std::string task_id, std::string trigg
         native_lease lease(config_.data_dir / "junction.db", secrets_, key, owner_,
                            now + lease_seconds, timing);
         options.lease = &lease;
+        const auto egress = make_egress_policy(config_);  // the bridge's, from the same config
+        options.egress = &egress;
         options.on_progress = [&](std::string_view folder, std::uint64_t done,
                                   std::uint64_t total) {
           nlohmann::json event = {{"type", "progress"},

@@ -725,6 +725,37 @@ TEST_F(Bridge, InternalTargetsAreDenied) {
   EXPECT_TRUE(wait_released());
 }
 
+// The policy sees resolved addresses: every inet_aton spelling of 127.0.0.1 is refused.
+TEST_F(Bridge, NumericSpellingsOfLoopbackAreDeniedAndNothingConnects) {
+  upstream_peer peer([](tcp::socket& s) { drain(s); });
+  policy_.set_allowed_ports({peer.port()});
+  start();
+  for (const char* host : {"2130706433", "0x7f000001", "0177.0.0.1", "127.1", "017700000001"}) {
+    const json e = expect_error(open_frame(host, peer.port()), "egress_denied", 1008);
+    EXPECT_NE(e["message"].get<std::string>().find("127.0.0.1 is an internal address"),
+              std::string::npos)
+        << host << ": " << e.dump();
+  }
+  EXPECT_EQ(peer.accepted(), 0);
+  EXPECT_TRUE(wait_released());
+}
+
+// F13: a zone id is refused in the open frame, and the client's text never reaches the log.
+TEST_F(Bridge, ZoneIdsAreBadRequestsAndTheLogCarriesNoClientText) {
+  start();
+  for (const char* host : {"2606:4700::1111%1", "[2606:4700::1111%1]", "fe80::1%eth0",
+                           "2001:db8::1%\nFAKE LOG LINE"}) {
+    const json frame = {{"op", "open"}, {"host", host}, {"port", 993}, {"tls", "implicit"}};
+    const json e = expect_error(frame, "bad_request", 1008);
+    EXPECT_NE(e["message"].get<std::string>().find("zone id"), std::string::npos) << e.dump();
+  }
+  EXPECT_TRUE(wait_released());
+  for (const auto& line : log_lines()) {
+    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+    EXPECT_EQ(line.find("FAKE"), std::string::npos) << line;
+  }
+}
+
 TEST_F(Bridge, PortOutsideTheListIsDenied) {
   start();
   const json e = expect_error(open_frame("192.0.2.10", 8080), "egress_denied", 1008);

@@ -50,7 +50,9 @@ TEST(EgressPolicy, InternalIPv4RangesAtTheirEdges) {
 }
 
 TEST(EgressPolicy, PublicIPv4IsNotInternal) {
-  for (const char* a : {"8.8.8.8", "1.1.1.1", "93.184.216.34", "203.0.113.5", "223.255.255.255"}) {
+  for (const char* a :
+       {"8.8.8.8", "1.1.1.1", "93.184.216.34", "203.0.112.255", "203.0.114.0", "192.0.1.255",
+        "192.0.3.0", "198.51.99.255", "198.51.101.0", "223.255.255.255"}) {
     EXPECT_FALSE(internal(a)) << a;
   }
 }
@@ -88,12 +90,13 @@ TEST(EgressPolicy, Nat64AndSixToFourCarryTheirIPv4) {
 TEST(EgressPolicy, DefaultPortsOnly) {
   const egress_policy policy;
   const auto public_v4 = make_address("93.184.216.34");
-  for (int port : {25, 110, 143, 465, 587, 993, 995, 443}) {
+  for (int port : {110, 143, 465, 587, 993, 995, 443}) {
     EXPECT_EQ(policy.check("mail.example.com", static_cast<std::uint16_t>(port), public_v4),
               verdict::allow)
         << port;
   }
-  for (int port : {1, 22, 80, 8080, 2525, 1143, 65535}) {
+  // 25 is SMTP relay to any MX: only where the configuration allows it (F14).
+  for (int port : {1, 22, 25, 80, 8080, 2525, 1143, 65535}) {
     EXPECT_EQ(policy.check("mail.example.com", static_cast<std::uint16_t>(port), public_v4),
               verdict::deny_port)
         << port;
@@ -194,6 +197,113 @@ TEST(EgressPolicy, ParseAllowRule) {
     EXPECT_FALSE(parse_allow_rule(bad, out)) << bad;
     EXPECT_EQ(out.host, "keep") << bad;
   }
+}
+
+TEST(EgressPolicy, Port25OnlyWhenAllowed) {
+  egress_policy policy;
+  const auto mx = make_address("93.184.216.34");
+  EXPECT_EQ(policy.check("mx.example.com", 25, mx), verdict::deny_port);
+  policy.allow_port(25);
+  EXPECT_EQ(policy.check("mx.example.com", 25, mx), verdict::allow);
+  EXPECT_EQ(policy.check("mx.example.com", 25, make_address("10.0.0.25")), verdict::deny_address);
+  EXPECT_EQ(egress_policy::default_ports().count(25), 0u);
+}
+
+// F14: the ranges the review found allowed.
+TEST(EgressPolicy, DocumentationRangesAreInternal) {
+  for (const char* a :
+       {"192.0.2.0", "192.0.2.255", "198.51.100.0", "198.51.100.255", "203.0.113.0",
+        "203.0.113.255", "2001:db8::", "2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+        "3fff::1", "3fff:fff::1", "::ffff:192.0.2.1", "::ffff:203.0.113.9"}) {
+    EXPECT_TRUE(internal(a)) << a;
+  }
+  for (const char* a : {"2001:db7:ffff::1", "2001:db9::1", "3ffe:ffff::1", "3fff:1000::1"}) {
+    EXPECT_FALSE(internal(a)) << a;
+  }
+}
+
+TEST(EgressPolicy, Ipv4TranslatedIsInternal) {
+  // ::ffff:0:a.b.c.d (RFC 2765): a SIIT translator would connect to the embedded address.
+  for (const char* a : {"::ffff:0:7f00:1", "::ffff:0:0:0", "::ffff:0:808:808", "::ffff:0:a00:1",
+                        "::ffff:0:ffff:ffff"}) {
+    EXPECT_TRUE(internal(a)) << a;
+  }
+  EXPECT_FALSE(internal("::1:ffff:0:808:808"));
+  EXPECT_FALSE(internal("0:0:0:1:ffff:0:808:808"));
+}
+
+TEST(EgressPolicy, TeredoAndOtherIetfAssignmentsAreInternal) {
+  for (const char* a : {"2001::", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:ffff:ffff::1",
+                        "2001:2::1", "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff"}) {
+    EXPECT_TRUE(internal(a)) << a;
+  }
+  for (const char* a : {"2001:200::1", "2001:4860:4860::8888", "2000::1"}) {
+    EXPECT_FALSE(internal(a)) << a;
+  }
+}
+
+TEST(EgressPolicy, DiscardOnlyIsInternal) {
+  for (const char* a : {"100::", "100::1", "100::ffff:ffff:ffff:ffff"}) {
+    EXPECT_TRUE(internal(a)) << a;
+  }
+  EXPECT_FALSE(internal("100:0:0:1::1"));
+  EXPECT_FALSE(internal("101::1"));
+}
+
+TEST(EgressPolicy, ZoneIdsAreRefusedEvenForExceptions) {
+  egress_policy policy;
+  allow_rule rule;
+  ASSERT_TRUE(parse_allow_rule("[2606:4700::1111]:993", rule));
+  policy.add_exception(rule);
+  const auto plain = make_address("2606:4700::1111");
+  EXPECT_EQ(policy.check("2606:4700::1111", 993, plain), verdict::allow);
+  // A zone in the requested text or on the resolved address.
+  EXPECT_EQ(policy.check("2606:4700::1111%1", 993, plain), verdict::deny_zone);
+  EXPECT_EQ(policy.check("2606:4700::1111", 993, make_address("2606:4700::1111%1")),
+            verdict::deny_zone);
+  EXPECT_EQ(policy.check("mail.example.com", 993, make_address("2606:4700::1111%1")),
+            verdict::deny_zone);
+  EXPECT_EQ(policy.check("fe80::1%eth0", 993, make_address("fe80::1")), verdict::deny_zone);
+  // No exception can name one either.
+  allow_rule out;
+  EXPECT_FALSE(parse_allow_rule("[fe80::1%1]:993", out));
+  EXPECT_FALSE(parse_allow_rule("[fe80::1%eth0]:993", out));
+  EXPECT_FALSE(parse_allow_rule("fe80::1%eth0:993", out));
+  // The reason never repeats the client's text.
+  const auto why = egress_policy::reason(verdict::deny_zone, "x%\nFAKE LOG LINE", 993, plain);
+  EXPECT_EQ(why.find('\n'), std::string::npos) << why;
+}
+
+TEST(EgressPolicy, TheHostsOwnAddressesAreRefused) {
+  egress_policy policy;
+  policy.set_host_addresses([] {
+    return std::vector<boost::asio::ip::address>{make_address("93.184.216.34"),
+                                                 make_address("2606:4700::6810:84e5")};
+  });
+  EXPECT_EQ(policy.check("me.example.com", 993, make_address("93.184.216.34")), verdict::deny_own);
+  EXPECT_EQ(policy.check("me.example.com", 993, make_address("::ffff:93.184.216.34")),
+            verdict::deny_own);
+  EXPECT_EQ(policy.check("me.example.com", 993, make_address("2606:4700::6810:84e5")),
+            verdict::deny_own);
+  EXPECT_EQ(policy.check("other.example.com", 993, make_address("93.184.216.35")), verdict::allow);
+  EXPECT_NE(
+      egress_policy::reason(verdict::deny_own, "me.example.com", 993, make_address("93.184.216.34"))
+          .find("me.example.com resolves to 93.184.216.34 is an address of this server"),
+      std::string::npos);
+  // An exception still opens one of them.
+  allow_rule rule;
+  ASSERT_TRUE(parse_allow_rule("93.184.216.34:993", rule));
+  policy.add_exception(rule);
+  EXPECT_EQ(policy.check("me.example.com", 993, make_address("93.184.216.34")), verdict::allow);
+}
+
+TEST(EgressPolicy, ExceptionsStillOpenInternalAddressesAndOtherPorts) {
+  egress_policy policy;
+  allow_rule rule;
+  ASSERT_TRUE(parse_allow_rule("127.0.0.1:25", rule));
+  policy.add_exception(rule);
+  EXPECT_EQ(policy.check("127.0.0.1", 25, make_address("127.0.0.1")), verdict::allow);
+  EXPECT_EQ(policy.check("127.0.0.2", 25, make_address("127.0.0.2")), verdict::deny_port);
 }
 
 }  // namespace

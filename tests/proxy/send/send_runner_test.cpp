@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,8 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/egress_policy.h"
 #include "common/digest.h"
 #include "mailbox/maildir.h"
+#include "serve/config.h"
 
 namespace junction::proxy {
 namespace {
@@ -232,6 +235,59 @@ TEST(send_runner, check_of_a_closed_port_is_an_error_line_with_its_kind) {
   EXPECT_FALSE(result.summary.ok);
   EXPECT_EQ(check_line(account, result).rfind("error (refused): ", 0), 0u)
       << check_line(account, result);
+}
+
+// F2: a send or a Test SMTP Connection that serve makes for a user passes its egress policy.
+TEST(send_runner, the_servers_egress_policy_refuses_loopback_and_nothing_connects) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);  // never accepts: a connection would wait in the backlog
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto policy = serve::make_egress_policy(serve::serve_config{});
+  for (const std::uint16_t port : {std::uint16_t{587}, ntohs(addr.sin_port)}) {
+    for (const bool check_only : {true, false}) {
+      send_run_options options;
+      options.job.check_only = check_only;
+      options.egress = &policy;
+      std::vector<jobs::outgoing_message> messages;
+      if (!check_only) {
+        jobs::outgoing_message m;
+        m.recipients = {"bob@example.net"};
+        m.data = "Subject: hi\r\n\r\nbye\r\n";
+        messages.push_back(std::move(m));
+      }
+      const auto account = plain_account(port);
+      const auto result = run_send(account, std::move(messages), options);
+      EXPECT_FALSE(result.summary.ok);
+      const auto line = check_line(account, result);
+      // 587 is a mail port, so the address is what is refused; the listener's port is not.
+      const std::string why = port == 587 ? "127.0.0.1 is an internal address"
+                                          : "port " + std::to_string(port) + " is not allowed";
+      EXPECT_EQ(line, "error (refused): connecting to 127.0.0.1:" + std::to_string(port) +
+                          " is not allowed by the egress policy: " + why);
+    }
+  }
+  pollfd p{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "something connected to the listener";
+  ::close(fd);
+}
+
+TEST(send_runner, an_allow_rule_lets_the_same_send_through) {
+  scripted_server server;
+  serve::serve_config config;
+  bridge::allow_rule rule;
+  ASSERT_TRUE(bridge::parse_allow_rule("127.0.0.1:" + std::to_string(server.port()), rule));
+  config.egress_exceptions.push_back(rule);
+  const auto policy = serve::make_egress_policy(config);
+  send_run_options options;
+  options.job.check_only = true;
+  options.egress = &policy;
+  const auto result = run_send(plain_account(server.port()), {}, options);
+  EXPECT_TRUE(result.summary.ok) << result.summary.message;
 }
 
 TEST(send_runner, check_line_names_the_encryption_and_the_login) {
