@@ -654,7 +654,10 @@ api::api(const serve_config& config, api_dependencies deps)
         s.window_seconds = config.signin_window_seconds;
         return s;
       }()),
-      hashing_(config.concurrent_password_hashes, 4 * config.concurrent_password_hashes) {
+      // Waiting for a hash slot blocks a worker thread: hashes and waiters together leave at
+      // least one worker for everything else (when there are two or more).
+      hashing_(std::min(config.concurrent_password_hashes, std::max(1, config.worker_threads - 1)),
+               std::max(0, config.worker_threads - config.concurrent_password_hashes - 1)) {
   if (!deps_.clock) deps_.clock = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   std::error_code ec;
   if (!config_.web_root.empty()) {

@@ -1,5 +1,7 @@
 #include "serve/signin_limiter.h"
 
+#include "serve/hash_gate.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -120,6 +122,15 @@ TEST(signin_limiter, a_table_full_of_blocked_entries_refuses_new_keys) {
   // Every entry is at its limit now: a new key is refused rather than one forgotten.
   EXPECT_EQ(limiter.begin("192.0.2.99", "new", 1).retry_after(), 1000);
   EXPECT_GT(limiter.retry_after("192.0.2.0", "u0", 1), 0);
+}
+
+TEST(hash_gate, refuses_at_once_when_the_slots_are_taken_and_enough_wait) {
+  hash_gate gate(1, 0);
+  hash_gate::slot first = gate.acquire();
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(gate.acquire());  // nobody may wait: refused, not blocked
+  first.release();
+  EXPECT_TRUE(gate.acquire());
 }
 
 }  // namespace
