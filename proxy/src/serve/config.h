@@ -50,6 +50,8 @@ struct serve_config {
   int concurrent_password_hashes = 2;
   // Per user: open event streams, and how long one may stay open (the page reconnects).
   int max_event_streams_per_user = 8;
+  // Open bridges per user, over all the user's sessions and devices.
+  int max_bridges_per_user = 16;
   int event_stream_lifetime_seconds = 3600;
   // Scheduler: a floor on intervals, for tests (seconds; 0 = the task's own interval).
   int scheduler_interval_override_seconds = 0;
@@ -61,7 +63,7 @@ struct serve_config {
 // keys "data", "listen", "web_root", "tls_certificate", "tls_private_key", "allowed_origins",
 // "public_origin", "allow", "threads", "session_lifetime_seconds",
 // "scheduler_interval_override_seconds", "max_message_body", "max_connections_per_address",
-// "worker_threads", "max_event_streams_per_user", "header_timeout_seconds",
+// "worker_threads", "max_event_streams_per_user", "max_bridges_per_user", "header_timeout_seconds",
 // "idle_timeout_seconds", "min_body_bytes_per_second"; flags override it.
 // Returns an error message, empty on success.
 std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out);

@@ -856,7 +856,10 @@ struct http_server::impl {
     } else {
       policy = std::make_unique<bridge::egress_policy>();
       for (const auto& rule : config.egress_exceptions) policy->add_exception(rule);
-      bridges = std::make_unique<bridge::registry>(bridge::limits{});
+      bridge::limits limits;
+      // The registry counts per key, and the server's key is the user (start_bridge).
+      limits.per_session = static_cast<std::size_t>(std::max(1, config.max_bridges_per_user));
+      bridges = std::make_unique<bridge::registry>(limits);
       upstream_tls.emplace(ssl::context::tls_client);
       require_tls_1_2(*upstream_tls);
       upstream_tls->set_default_verify_paths();
