@@ -109,17 +109,21 @@ add_user() { # NAME PASSWORD
 sign_in() { # JAR USER PASSWORD -> HTTP status
   rm -f "$1"
   curl -s -o "$JT_WORK/api/signin.body" -w '%{http_code}' -c "$1" \
-    -H 'Content-Type: application/json' \
+    -H 'Content-Type: application/json' -H "Origin: $BASE" \
     -d "{\"username\":\"$2\",\"password\":\"$3\",\"device_name\":\"test_serve\"}" \
     "$BASE/api/session"
 }
 
-# api JAR METHOD PATH [CURL ARGS...]: body in $API_BODY, prints the HTTP status.
+# api JAR METHOD PATH [CURL ARGS...]: body in $API_BODY, prints the HTTP status. Sends the
+# page's Origin, as a browser does, unless the arguments name another.
 API_BODY=$JT_WORK/api/last.body
 api() {
-  local jar=$1 method=$2 path=$3
+  local jar=$1 method=$2 path=$3 origin=(-H "Origin: $BASE") a
   shift 3
-  curl -s -o "$API_BODY" -w '%{http_code}' -b "$jar" -X "$method" "$@" "$BASE$path"
+  for a in "$@"; do
+    [[ ${a,,} == origin:* ]] && origin=()
+  done
+  curl -s -o "$API_BODY" -w '%{http_code}' -b "$jar" -X "$method" "${origin[@]}" "$@" "$BASE$path"
 }
 
 # client NAME ARGS...: the bridge client; JT_RC, JT_OUT, JT_ERR like jt_run.
@@ -663,5 +667,41 @@ jt_checkmaildir --mailbox "$MB3" --exact --label "SIGTERM + re-run" \
 count=$(dc_count slowsrc INBOX)
 jt_check test "$count" = 0 -- "SIGTERM: the source is empty after the re-run ($count left)"
 serve_term "at the end"
+
+echo "-- work for strangers (review F3, F9, F10)"
+add_user stranger-a stranger-a-password-1
+add_user stranger-b stranger-b-password-2
+echo '{"max_connections_per_address": 4, "header_timeout_seconds": 2}' >"$JT_WORK/strangers.json"
+serve_start strangers --config "$JT_WORK/strangers.json"
+read -r status secs pushed < <("$DC_PY" "$SERVE_DIR/strangers.py" bigpost "$PORT")
+jt_check test "$status" = 401 -- "an unauthenticated 50 MB POST is answered 401 ($status after $secs s)"
+jt_check awk "BEGIN { exit !($secs < 2) }" -- "... at once, not after reading the body ($secs s)"
+jt_check test "$pushed" -lt $((16 << 20)) -- "... and the server stops reading it ($pushed more bytes pushed before the close)"
+read -r held verdict secs < <("$DC_PY" "$SERVE_DIR/strangers.py" slowloris "$PORT" 4)
+jt_check test "$verdict" = refused -- "a 5th connection from one address while $held trickle headers is refused ($verdict)"
+jt_check awk "BEGIN { exit !($secs < 6) }" -- "the trickling connections are closed at the 2 s header deadline (after $secs s)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/account")
+jt_check test "$code" = 401 -- "the server answers again after the slowloris ($code)"
+read -r status secs alone < <("$DC_PY" "$SERVE_DIR/strangers.py" burst "$PORT" stranger-b \
+  stranger-a stranger-b-password-2 40)
+jt_check test "$status" = 200 -- "stranger-b signs in during 40 wrong sign-ins for stranger-a from 40 addresses ($status)"
+# Before: the burst's 40 hashes ran first on the I/O threads (about 20 sign-ins' time).
+jt_check awk "BEGIN { exit !($secs < 4 * $alone + 1) }" -- "... in $secs s, against $alone s for a sign-in alone"
+STRANGER_JAR=$JT_WORK/api/stranger.jar
+code=$(sign_in "$STRANGER_JAR" stranger-b stranger-b-password-2)
+jt_check test "$code" = 200 -- "stranger-b signs in with the page's Origin ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"username":"stranger-b","password":"stranger-b-password-2"}' "$BASE/api/session")
+jt_check test "$code" = 403 -- "POST /api/session without an Origin → 403 ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$STRANGER_JAR" -X DELETE "$BASE/api/session")
+jt_check test "$code" = 403 -- "DELETE /api/session without an Origin → 403 ($code)"
+# (curl matches cookies against a given Host: these go without the session, so 401 is the
+# answer of a server that took the request.)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebind.evil.example:$PORT" \
+  "$BASE/api/session")
+jt_check test "$code" = 421 -- "a request for Host rebind.evil.example → 421 ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "$BASE/api/session")
+jt_check test "$code" = 401 -- "... and one for Host localhost is served (401 without a session: $code)"
+serve_term "after the strangers"
 
 jt_finish

@@ -69,6 +69,14 @@ http_response empty_response(int status) {
   return response;
 }
 
+// The password hashing slots are all taken and enough callers wait already.
+http_response busy_hashing() {
+  http_response response =
+      json_error(503, "busy", "the server is busy checking passwords; try again in a moment");
+  response.set_header("Retry-After", "1");
+  return response;
+}
+
 http_response invalid(std::string_view message) {
   return json_error(400, "invalid", message);
 }
@@ -640,7 +648,16 @@ struct api::context {
 api::api(const serve_config& config, api_dependencies deps)
     : config_(config),
       deps_(std::move(deps)),
-      limiter_({config.signin_failures_allowed, config.signin_window_seconds}) {
+      limiter_([&] {
+        signin_limiter::settings s;
+        s.failures_allowed = config.signin_failures_allowed;
+        s.window_seconds = config.signin_window_seconds;
+        return s;
+      }()),
+      // Waiting for a hash slot blocks a worker thread: hashes and waiters together leave at
+      // least one worker for everything else (when there are two or more).
+      hashing_(std::min(config.concurrent_password_hashes, std::max(1, config.worker_threads - 1)),
+               std::max(0, config.worker_threads - config.concurrent_password_hashes - 1)) {
   if (!deps_.clock) deps_.clock = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   std::error_code ec;
   if (!config_.web_root.empty()) {
@@ -681,18 +698,163 @@ http_response api::handle(const http_request& request) {
   return response;
 }
 
+namespace {
+
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// host = IP-literal / IPv4address / reg-name; authority = host [ ":" port ] (RFC 3986 3.2).
+// Splits an authority into its host (lower-cased, without the brackets of an IPv6 literal)
+// and its port (empty when absent). false when it does not have that shape.
+bool split_authority(std::string_view authority, std::string& host, std::string& port) {
+  if (authority.empty()) return false;
+  std::string_view rest;
+  if (authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = lower_ascii(authority.substr(1, close - 1));
+    rest = authority.substr(close + 1);
+  } else {
+    const std::size_t colon = authority.find(':');
+    host = lower_ascii(authority.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
+  }
+  if (host.empty()) return false;
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return false;
+    port = std::string(rest.substr(1));
+    for (const char c : port) {
+      if (c < '0' || c > '9') return false;
+    }
+  } else {
+    port.clear();
+  }
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                    c == ':' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_ip_literal(std::string_view host) {
+  if (host.find(':') != std::string_view::npos) return true;  // only IPv6 literals have one
+  int dots = 0;
+  for (const char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+}  // namespace
+
+bool api::is_own_host(std::string_view host) const {
+  if (!config_.public_origin.empty()) {
+    std::string own, port;
+    const std::string_view o = config_.public_origin;
+    const std::size_t at = o.find("://");
+    if (at != std::string_view::npos && split_authority(o.substr(at + 3), own, port) &&
+        own == host) {
+      return true;
+    }
+  }
+  const std::string listen = lower_ascii(config_.listen_address);
+  if (host == listen) return true;
+  const bool loopback = listen.rfind("127.", 0) == 0 || listen == "::1";
+  if (loopback) return host == "localhost" || host == "127.0.0.1" || host == "::1";
+  const bool wildcard = listen == "0.0.0.0" || listen == "::";
+  return wildcard && (host == "localhost" || is_ip_literal(host));
+}
+
+bool api::host_allowed(const http_request& request) const {
+  const auto value = request.header("Host");
+  std::string host, port;
+  return value && split_authority(*value, host, port) && is_own_host(host);
+}
+
+bool api::is_own_origin(std::string_view origin) const {
+  if (!config_.public_origin.empty() && ascii::equals_ignore_case(origin, config_.public_origin)) {
+    return true;
+  }
+  const bool tls = !config_.tls_certificate.empty();
+  const std::string_view scheme = tls ? "https://" : "http://";
+  if (origin.size() <= scheme.size() ||
+      !ascii::equals_ignore_case(origin.substr(0, scheme.size()), scheme)) {
+    return false;
+  }
+  std::string host, port;
+  if (!split_authority(origin.substr(scheme.size()), host, port)) return false;
+  const std::string listen_port = std::to_string(config_.listen_port);
+  const bool port_ok = port.empty() ? listen_port == (tls ? "443" : "80") : port == listen_port;
+  return port_ok && is_own_host(host);
+}
+
 bool api::origin_allowed(const http_request& request) const {
   const auto origin = request.header("Origin");
   if (!origin) return false;
-  const auto host = request.header("Host");
-  if (host && !host->empty()) {
-    const std::string own = std::string(request.tls ? "https://" : "http://") + std::string(*host);
-    if (ascii::equals_ignore_case(*origin, own)) return true;
-  }
+  if (is_own_origin(*origin)) return true;
   for (const std::string& allowed : config_.allowed_origins) {
     if (ascii::equals_ignore_case(*origin, allowed)) return true;
   }
   return false;
+}
+
+std::optional<http_response> api::check_host_and_origin(const http_request& r,
+                                                        std::string_view path) const {
+  if (!host_allowed(r)) {
+    return json_error(421, "misdirected", "this server does not answer for that Host");
+  }
+  const bool is_api = path == "/api" || path.substr(0, 5) == "/api/";
+  const bool changes_state = r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
+  if ((is_api && changes_state) || path == "/bridge") {
+    if (!r.header("Origin")) {
+      return json_error(403, "origin_required", "this request needs an Origin header");
+    }
+    if (!origin_allowed(r)) {
+      return json_error(403, "origin_refused", "requests from this Origin are not allowed");
+    }
+  }
+  return std::nullopt;
+}
+
+api::admission api::admit(const http_request& head) {
+  admission a;
+  try {
+    const std::string_view target = head.target;
+    const std::string_view path = target.substr(0, target.find('?'));
+    a.refusal = check_host_and_origin(head, path);
+    if (!a.refusal) {
+      const std::size_t route_limit = body_limit(head.method, head.target);
+      const bool is_api = path == "/api" || path.substr(0, 5) == "/api/";
+      const bool needs_session = is_api && !(path == "/api/session" && head.method == "POST");
+      if (!needs_session) {
+        a.body_limit = std::min(route_limit, config_.max_unauthenticated_body);
+      } else {
+        const std::string token = session_token(head);
+        std::optional<store::session_info> session;
+        if (!token.empty()) session = deps_.store().find_session(token, deps_.clock());
+        if (session) {
+          a.body_limit = route_limit;
+        } else {
+          a.refusal = json_error(401, "unauthenticated", "sign in first");
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    if (log) log(std::string("internal error: ") + e.what());
+    a.refusal = json_error(500, "internal", "the server failed to handle the request");
+  }
+  if (a.refusal) add_security_headers(*a.refusal);
+  return a;
 }
 
 void api::touch_device(const store::session_info& session, const http_request& request) {
@@ -709,14 +871,11 @@ void api::touch_device(const store::session_info& session, const http_request& r
 
 http_response api::dispatch(context& c) {
   const http_request& r = c.request;
+  if (auto refused = check_host_and_origin(r, c.path)) return std::move(*refused);
   const bool is_api = c.path == "/api" || c.path.substr(0, 5) == "/api/";
   if (c.path == "/bridge") return bridge(c);
   if (!is_api) return static_file(c);
 
-  const bool changes_state = r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
-  if (changes_state && r.header("Origin") && !origin_allowed(r)) {
-    return json_error(403, "origin_refused", "requests from this Origin are not allowed");
-  }
   c.store = &deps_.store();
   if (c.path == "/api/session" && r.method == "POST") return sign_in(c);
 
@@ -769,18 +928,20 @@ http_response api::sign_in(context& c) {
   }
 
   const std::string& address = c.request.remote_address;
-  if (const std::int64_t wait = limiter_.retry_after(address, *name, c.now); wait > 0) {
+  // Reserved before hashing: concurrent guesses count at once (a failure unless succeeded()).
+  signin_limiter::attempt attempt = limiter_.begin(address, *name, c.now);
+  if (const std::int64_t wait = attempt.retry_after(); wait > 0) {
     http_response response =
         json_error(429, "rate_limited", "too many failed sign-ins; try again later");
     response.set_header("Retry-After", std::to_string(wait));
     return response;
   }
+  hash_gate::slot hashing = hashing_.acquire();
+  if (!hashing) return busy_hashing();
   const auto user = c.store->check_password(*name, *password);
-  if (!user) {
-    limiter_.record_failure(address, *name, c.now);
-    return json_error(401, "bad_credentials", "wrong user name or password");
-  }
-  limiter_.record_success(address, *name);
+  hashing.release();
+  if (!user) return json_error(401, "bad_credentials", "wrong user name or password");
+  attempt.succeeded();
 
   std::string user_agent(c.request.header("User-Agent").value_or(""));
   if (user_agent.size() > max_user_agent_bytes) user_agent.resize(max_user_agent_bytes);
@@ -836,17 +997,19 @@ http_response api::change_password(context& c) {
   }
   const std::string& address = c.request.remote_address;
   const std::string& name = c.session->user_name;
-  if (const std::int64_t wait = limiter_.retry_after(address, name, c.now); wait > 0) {
+  signin_limiter::attempt attempt = limiter_.begin(address, name, c.now);
+  if (const std::int64_t wait = attempt.retry_after(); wait > 0) {
     http_response response =
         json_error(429, "rate_limited", "too many wrong passwords; try again later");
     response.set_header("Retry-After", std::to_string(wait));
     return response;
   }
+  hash_gate::slot hashing = hashing_.acquire();
+  if (!hashing) return busy_hashing();
   if (!c.store->check_password(name, *old_password)) {
-    limiter_.record_failure(address, name, c.now);
     return json_error(403, "bad_credentials", "the current password is wrong");
   }
-  limiter_.record_success(address, name);
+  attempt.succeeded();
   c.store->set_password(name, *new_password);
   return empty_response(204);
 }

@@ -4,19 +4,27 @@
 // route is tested without a socket.
 //
 // Errors are JSON {"error": "human message", "code": "stable_code"} with the fitting status.
-// Every /api route but POST /api/session needs the session cookie; a state-changing /api
-// request and /bridge must come from an allowed Origin when they carry one (/bridge must).
+// Every /api route but POST /api/session needs the session cookie. Every request must name
+// this server in its Host: the host of config.public_origin, or the listen address (for a
+// loopback address also localhost, 127.0.0.1 and [::1]; for a wildcard address any IP literal
+// or localhost); the port in Host is not compared. Anything else gets 421 (DNS rebinding).
+// A state-changing /api request (not GET, HEAD or OPTIONS) and /bridge must carry an Origin
+// header naming the server's own origin (config.public_origin, or http(s)://HOST:PORT for an
+// accepted HOST and the listen port) or one of config.allowed_origins: 403 otherwise. The
+// server's own origin is never taken from the request's Host.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "serve/config.h"
+#include "serve/hash_gate.h"
 #include "serve/http_types.h"
 #include "serve/services.h"
 #include "serve/signin_limiter.h"
@@ -45,6 +53,17 @@ class api {
   static constexpr int page_size = 50;  // GET /api/mailbox/messages
 
   api(const serve_config& config, api_dependencies deps);
+
+  // What the server may do with a request whose header has arrived, before any of its body
+  // is read and before "100 Continue": the Host and Origin checks of handle(), and the
+  // session for every route that needs one. `head` has no body. body_limit is small
+  // (config.max_unauthenticated_body) until a valid session is shown. Looks the session up
+  // in the store: call it where blocking is allowed. Never throws.
+  struct admission {
+    std::optional<http_response> refusal;  // answer this, and close without reading the body
+    std::size_t body_limit = 0;
+  };
+  admission admit(const http_request& head);
 
   // Never throws: a failure inside becomes a 500 (logged through `log` without details of
   // the request). The security headers are set on every response.
@@ -76,11 +95,18 @@ class api {
   http_response static_file(context& c);
 
   bool origin_allowed(const http_request& request) const;
+  bool host_allowed(const http_request& request) const;
+  bool is_own_host(std::string_view host) const;
+  bool is_own_origin(std::string_view origin) const;
+  // The Host and Origin checks every request passes; nullopt when it may go on.
+  std::optional<http_response> check_host_and_origin(const http_request& request,
+                                                     std::string_view path) const;
   void touch_device(const store::session_info& session, const http_request& request);
 
   const serve_config& config_;
   api_dependencies deps_;
   signin_limiter limiter_;
+  hash_gate hashing_;
   std::filesystem::path web_root_;  // canonical, empty when there is none
 
   std::mutex touched_mutex_;

@@ -47,7 +47,18 @@ std::string apply_file(const std::string& path, serve_config& out) {
       out.egress_exceptions.push_back(rule);
     }
     if (doc.contains("allow_port_25")) out.allow_port_25 = doc["allow_port_25"].get<bool>();
+    if (doc.contains("public_origin")) out.public_origin = doc["public_origin"].get<std::string>();
     out.threads = doc.value("threads", out.threads);
+    out.max_connections_per_address =
+        doc.value("max_connections_per_address", out.max_connections_per_address);
+    out.worker_threads = doc.value("worker_threads", out.worker_threads);
+    out.max_bridges_per_user = doc.value("max_bridges_per_user", out.max_bridges_per_user);
+    out.header_timeout_seconds = doc.value("header_timeout_seconds", out.header_timeout_seconds);
+    out.idle_timeout_seconds = doc.value("idle_timeout_seconds", out.idle_timeout_seconds);
+    out.min_body_bytes_per_second =
+        doc.value("min_body_bytes_per_second", out.min_body_bytes_per_second);
+    out.max_event_streams_per_user =
+        doc.value("max_event_streams_per_user", out.max_event_streams_per_user);
     out.session_lifetime_seconds =
         doc.value("session_lifetime_seconds", out.session_lifetime_seconds);
     out.scheduler_interval_override_seconds =
@@ -100,6 +111,8 @@ std::string parse_serve_arguments(int argc, char** argv, int first, serve_config
       out.allow_port_25 = v == "yes";
     } else if (a == "--allow-origin") {
       out.allowed_origins.push_back(v);
+    } else if (a == "--public-origin") {
+      out.public_origin = v;
     } else {
       return "unknown argument " + a;
     }
@@ -108,6 +121,17 @@ std::string parse_serve_arguments(int argc, char** argv, int first, serve_config
   if (out.tls_certificate.empty() != out.tls_private_key.empty()) {
     return "TLS needs both --tls-cert and --tls-key";
   }
+  if (!out.public_origin.empty()) {
+    // scheme "://" host [ ":" port ], nothing after (RFC 6454 section 6.2 serialization).
+    const std::string& o = out.public_origin;
+    const bool scheme_ok = o.rfind("http://", 0) == 0 || o.rfind("https://", 0) == 0;
+    const std::size_t host_at = o.find("://") + 3;
+    if (!scheme_ok || host_at >= o.size() || o.find('/', host_at) != std::string::npos ||
+        o.find_first_of("?#@ ", host_at) != std::string::npos) {
+      return "public_origin: expected http(s)://HOST[:PORT], got " + o;
+    }
+  }
+  if (out.worker_threads < 1 || out.worker_threads > 256) return "worker_threads: 1 to 256";
   return {};
 }
 

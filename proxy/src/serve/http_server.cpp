@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
@@ -20,6 +21,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -28,6 +30,7 @@
 
 #include "bridge/bridge.h"
 #include "serve/api.h"
+#include "serve/signin_limiter.h"
 #include "store/account_store.h"
 #include "store/database.h"
 
@@ -64,13 +67,15 @@ store::account_store& store_per_thread::get() {
 
 namespace {
 
-constexpr auto read_timeout = std::chrono::seconds(60);  // a request, or the idle wait for one
 constexpr auto write_timeout = std::chrono::seconds(30);
-constexpr auto handshake_timeout = std::chrono::seconds(30);
 constexpr auto keep_alive_interval = std::chrono::seconds(15);  // SSE comment lines
 constexpr std::uint32_t header_limit = 16 * 1024;
 constexpr std::size_t event_queue_limit = 256;  // per event stream
 constexpr int max_connections = 2048;
+// After refusing a request whose body was not read: how much of it, and for how long, to read
+// and drop after our answer, so that the client sees the answer rather than a reset.
+constexpr std::size_t linger_bytes = 256 * 1024;
+constexpr auto linger_timeout = std::chrono::seconds(2);
 
 // Printable ASCII only and bounded, for log lines.
 std::string loggable(std::string_view text) {
@@ -128,28 +133,65 @@ struct shared_state {
     }
   }
 
-  const serve_config config;
+  // Whether another connection from this network (signin_limiter.h's network_of) may come in.
+  bool may_accept(const std::string& network) {
+    if (config.max_connections_per_address <= 0) return true;
+    std::lock_guard lock(mutex);
+    const auto found = per_network.find(network);
+    return found == per_network.end() || found->second < config.max_connections_per_address;
+  }
+
+  // Counts an event stream of this user; false when the user has the most allowed.
+  bool add_event_stream(std::int64_t user_id) {
+    std::lock_guard lock(mutex);
+    int& n = streams_per_user[user_id];
+    if (n >= std::max(1, config.max_event_streams_per_user)) return false;
+    ++n;
+    return true;
+  }
+  void remove_event_stream(std::int64_t user_id) {
+    std::lock_guard lock(mutex);
+    const auto found = streams_per_user.find(user_id);
+    if (found != streams_per_user.end() && --found->second <= 0) streams_per_user.erase(found);
+  }
+
+  serve_config config;  // listen_port is the bound one once the listener is open
   server_services services;
   api handlers;
   bridge::context bridge_context;
+  net::thread_pool* workers = nullptr;  // runs api::admit and api::handle
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
   std::mutex mutex;
   std::vector<std::weak_ptr<stoppable>> live;
+  std::unordered_map<std::string, int> per_network;
+  std::unordered_map<std::int64_t, int> streams_per_user;
 };
 
-// Counts a connection for as long as the object holding it lives.
+// Counts a connection, in total and for its network, for as long as the object holding it
+// lives.
 class connection_count {
  public:
-  explicit connection_count(std::shared_ptr<shared_state> s) : state_(std::move(s)) {
+  connection_count(std::shared_ptr<shared_state> s, std::string network)
+      : state_(std::move(s)), network_(std::move(network)) {
     ++state_->connections;
+    std::lock_guard lock(state_->mutex);
+    ++state_->per_network[network_];
   }
-  ~connection_count() { --state_->connections; }
+  ~connection_count() {
+    --state_->connections;
+    std::lock_guard lock(state_->mutex);
+    const auto found = state_->per_network.find(network_);
+    if (found != state_->per_network.end() && --found->second <= 0) {
+      state_->per_network.erase(found);
+    }
+  }
   connection_count(const connection_count&) = delete;
   connection_count& operator=(const connection_count&) = delete;
 
  private:
   std::shared_ptr<shared_state> state_;
+  std::string network_;
 };
 
 template <class Stream>
@@ -163,22 +205,29 @@ void close_now(Stream& stream) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GET /api/events: Server-Sent Events (HTML Living Standard, section 9.2) until the client goes
-// or the server stops. Events queue per stream up to a bound; a slow client loses the oldest
-// "progress" events first, and is cut off if the queue still overflows.
+// GET /api/events: Server-Sent Events (HTML Living Standard, section 9.2) until the client goes,
+// the server stops, or config.event_stream_lifetime_seconds pass (EventSource reconnects by
+// itself, and the reconnection shows the session again). A user has at most
+// config.max_event_streams_per_user streams; the caller counted this one (add_event_stream).
+// Events queue per stream up to a bound; a slow client loses the oldest "progress" events
+// first, and is cut off if the queue still overflows.
 
 template <class Stream>
 class event_stream : public stoppable, public std::enable_shared_from_this<event_stream<Stream>> {
  public:
-  event_stream(Stream&& stream, std::shared_ptr<shared_state> state, std::int64_t user_id)
+  event_stream(Stream&& stream, std::shared_ptr<shared_state> state,
+               std::unique_ptr<connection_count> count, std::int64_t user_id)
       : stream_(std::move(stream)),
         state_(std::move(state)),
-        count_(state_),
+        count_(std::move(count)),
         user_id_(user_id),
-        keep_alive_(stream_.get_executor()) {}
+        keep_alive_(stream_.get_executor()),
+        ends_at_(std::chrono::steady_clock::now() +
+                 std::chrono::seconds(std::max(1, state_->config.event_stream_lifetime_seconds))) {}
 
   ~event_stream() override {
     if (token_ != 0) state_->services.events->unsubscribe(token_);
+    state_->remove_event_stream(user_id_);
   }
 
   void start(std::string header) {
@@ -205,6 +254,7 @@ class event_stream : public stoppable, public std::enable_shared_from_this<event
     state_->track(this->shared_from_this());
     push(std::move(header), false);
     arm_keep_alive();
+    watch();
   }
 
   void stop_soon() override {
@@ -247,10 +297,23 @@ class event_stream : public stoppable, public std::enable_shared_from_this<event
     if (!queue_.empty()) do_write();
   }
 
+  // The client sends nothing after its request; a read notices at once when it goes, so its
+  // slot (and its place among the user's streams) is freed without waiting for a write to fail.
+  void watch() {
+    stream_.async_read_some(net::buffer(watch_buffer_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              self->watch();
+                            });
+  }
+
   void arm_keep_alive() {
-    keep_alive_.expires_after(keep_alive_interval);
+    keep_alive_.expires_at(
+        std::min(std::chrono::steady_clock::now() + keep_alive_interval, ends_at_));
     keep_alive_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_) return;
+      if (std::chrono::steady_clock::now() >= self->ends_at_) return self->close();
       if (self->queue_.empty() && !self->writing_) self->push(": keep-alive\n\n", true);
       self->arm_keep_alive();
     });
@@ -270,9 +333,11 @@ class event_stream : public stoppable, public std::enable_shared_from_this<event
 
   Stream stream_;
   std::shared_ptr<shared_state> state_;
-  connection_count count_;
+  std::unique_ptr<connection_count> count_;
   std::int64_t user_id_;
   net::steady_timer keep_alive_;
+  std::chrono::steady_clock::time_point ends_at_;
+  char watch_buffer_[64];
   std::uint64_t token_ = 0;
   std::deque<item> queue_;
   std::string current_;
@@ -283,14 +348,23 @@ class event_stream : public stoppable, public std::enable_shared_from_this<event
 // ---------------------------------------------------------------------------------------------
 // One HTTP connection: read a request, answer it, read the next (pipelined requests wait in
 // the buffer and are answered in order).
+//
+// What a stranger can make it do is bounded (review F3): the header must arrive within
+// config.header_timeout_seconds; a request with a body is admitted by api::admit (Host,
+// Origin, session) before any of the body is read or "100 Continue" is sent, and gets the
+// large body limits only with a valid session; the body must keep arriving at
+// config.min_body_bytes_per_second after a grace period. api::admit and api::handle run on the
+// worker pool (SQLite, Maildir, scrypt), never on an I/O thread; the answer is written back on
+// the connection's strand.
 
 template <class Stream>
 class http_session : public stoppable, public std::enable_shared_from_this<http_session<Stream>> {
  public:
-  http_session(Stream&& stream, std::shared_ptr<shared_state> state, std::string remote)
+  http_session(Stream&& stream, std::shared_ptr<shared_state> state, std::string remote,
+               std::string network)
       : stream_(std::move(stream)),
         state_(std::move(state)),
-        count_(std::make_unique<connection_count>(state_)),
+        count_(std::make_unique<connection_count>(state_, std::move(network))),
         remote_(std::move(remote)) {}
 
   void start() {
@@ -298,7 +372,7 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     // Run on the connection's strand from the first step on.
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (is_tls<Stream>) {
-        beast::get_lowest_layer(self->stream_).expires_after(handshake_timeout);
+        beast::get_lowest_layer(self->stream_).expires_after(self->header_timeout());
         self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
           if (ec) return close_now(self->stream_);
           self->do_read();
@@ -321,14 +395,38 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
   }
 
  private:
+  std::chrono::seconds header_timeout() const {
+    return std::chrono::seconds(std::max(1, state_->config.header_timeout_seconds));
+  }
+
   void do_read() {
     if (state_->stopping) return do_close();
     parser_.emplace();
     parser_->header_limit(header_limit);
-    // The route's own limit is set once the header names the route.
-    parser_->body_limit(std::max(state_->config.max_json_body, state_->config.max_message_body));
+    // The body limit is decided by api::admit once the header is in, before a byte of the body
+    // is parsed; until then a Content-Length is not judged.
+    parser_->body_limit(boost::none);
     idle_ = true;
-    beast::get_lowest_layer(stream_).expires_after(read_timeout);
+    if (buffer_.size() == 0 && !first_request_) return wait_for_request();
+    read_header();
+  }
+
+  // Keep-alive: the idle wait for the first byte of the next request has its own, longer
+  // timeout; from that byte on the header deadline runs.
+  void wait_for_request() {
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(std::max(1, state_->config.idle_timeout_seconds)));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (self->closed_) return;
+                              if (ec) return self->on_read_error(ec);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    beast::get_lowest_layer(stream_).expires_after(header_timeout());
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&http_session::on_read_header, this->shared_from_this()));
@@ -336,15 +434,35 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
 
   void on_read_header(beast::error_code ec, std::size_t) {
     idle_ = false;
+    first_request_ = false;
     if (closed_) return;
     if (ec) return on_read_error(ec);
     started_ = std::chrono::steady_clock::now();
-    const auto& req = parser_->get();
-    const std::size_t limit = state_->handlers.body_limit(req.method_string(), req.target());
+    // Without a body there is nothing to protect: handle() makes every check.
+    if (parser_->is_done()) return on_read({}, 0);
+    http_request head = make_request(false);
+    auto executor = stream_.get_executor();
+    net::post(*state_->workers,
+              [self = this->shared_from_this(), head = std::move(head), executor]() mutable {
+                api::admission admission = self->state_->handlers.admit(head);
+                net::post(executor, [self, admission = std::move(admission)]() mutable {
+                  self->on_admitted(std::move(admission));
+                });
+              });
+  }
+
+  void on_admitted(api::admission admission) {
+    if (closed_) return;
+    if (admission.refusal) {
+      log_request(admission.refusal->status);
+      return refuse(std::move(*admission.refusal));
+    }
     const auto length = parser_->content_length();
-    if (length && *length > limit) return refuse(413, "too_large", "the request body is too large");
-    parser_->body_limit(limit);
-    if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
+    if (length && *length > admission.body_limit) {
+      return refuse(413, "too_large", "the request body is too large");
+    }
+    parser_->body_limit(admission.body_limit);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       beast::get_lowest_layer(stream_).expires_after(write_timeout);
       return net::async_write(stream_, net::buffer(continue_line),
@@ -357,9 +475,29 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
   }
 
   void read_body() {
-    beast::get_lowest_layer(stream_).expires_after(read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
+    body_started_ = std::chrono::steady_clock::now();
+    body_bytes_ = 0;
+    read_body_some();
+  }
+
+  // The body may take the header timeout plus one second per min_body_bytes_per_second bytes
+  // received so far: a client trickling slower runs out of time.
+  void read_body_some() {
+    if (parser_->is_done()) return on_read({}, 0);
+    const std::uint64_t rate = std::max<std::size_t>(1, state_->config.min_body_bytes_per_second);
+    beast::get_lowest_layer(stream_).expires_at(
+        body_started_ + header_timeout() + std::chrono::milliseconds(body_bytes_ * 1000 / rate));
+    http::async_read_some(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (self->closed_) return;
+          if (ec == beast::error::timeout) {
+            self->state_->log("request body too slow from " + self->remote_ + ", closing");
+          }
+          if (ec) return self->on_read_error(ec);
+          self->body_bytes_ += n;
+          self->read_body_some();
+        });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -380,18 +518,20 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     do_close();
   }
 
-  // Answers a request that cannot be read further and closes the connection.
+  // Answers a request that cannot be read further and closes the connection, reading (and
+  // dropping) a little of what the client still sends so that it sees the answer.
   void refuse(int status, std::string_view code, std::string_view message) {
     http_response response = json_error(status, code, message);
     add_security_headers(response);
     log_request(status);
+    refuse(std::move(response));
+  }
+  void refuse(http_response response) {
+    linger_ = true;
     send(std::move(response), false, false);
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    if (closed_) return;
-    if (ec) return on_read_error(ec);
-
+  http_request make_request(bool with_body) {
     auto& req = parser_->get();
     http_request request;
     request.method = std::string(req.method_string());
@@ -402,15 +542,38 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     request.remote_address = remote_;
     request.tls = is_tls<Stream>;
     request.websocket_upgrade = beast::websocket::is_upgrade(req);
-    const bool head = req.method() == http::verb::head;
-    const bool keep_alive = req.keep_alive();
-    request.body = std::move(req.body());
+    if (with_body) request.body = std::move(req.body());
+    return request;
+  }
 
-    http_response response = state_->handlers.handle(request);
+  void on_read(beast::error_code ec, std::size_t) {
+    if (closed_) return;
+    if (ec) return on_read_error(ec);
+    const bool head = parser_->get().method() == http::verb::head;
+    const bool keep_alive = parser_->get().keep_alive();
+    http_request request = make_request(true);
+    auto executor = stream_.get_executor();
+    net::post(*state_->workers, [self = this->shared_from_this(), request = std::move(request),
+                                 executor, keep_alive, head]() mutable {
+      http_response response = self->state_->handlers.handle(request);
+      net::post(executor, [self, response = std::move(response), keep_alive, head]() mutable {
+        self->on_handled(std::move(response), keep_alive, head);
+      });
+    });
+  }
+
+  void on_handled(http_response response, bool keep_alive, bool head) {
+    if (closed_) return;
     switch (response.kind) {
       case response_kind::event_stream:
-        log_request(200);
-        return start_event_stream(response);
+        if (state_->add_event_stream(response.user_id)) {
+          log_request(200);
+          return start_event_stream(response);
+        }
+        response = json_error(429, "too_many_streams",
+                              "this user has too many event streams open; close one");
+        add_security_headers(response);
+        break;
       case response_kind::bridge:
         log_request(101);
         return start_bridge(response);
@@ -483,8 +646,35 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
   void on_write(bool close, beast::error_code ec) {
     pending_.reset();
     if (ec) return do_close();
+    if (linger_) return do_linger();
     if (close || state_->stopping) return do_close();
     do_read();
+  }
+
+  // After a refusal with the body unread: stop sending, read and drop at most linger_bytes
+  // for at most linger_timeout, then close. Over TLS the close_notify exchange does this.
+  void do_linger() {
+    if constexpr (is_tls<Stream>) {
+      return do_close();
+    } else {
+      closed_ = true;
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.expires_after(linger_timeout);
+      drain_.resize(16 * 1024);
+      drain();
+    }
+  }
+
+  void drain() {
+    if constexpr (!is_tls<Stream>) {
+      stream_.async_read_some(net::buffer(drain_), [self = this->shared_from_this()](
+                                                       beast::error_code ec, std::size_t n) {
+        self->drained_ += n;
+        if (ec || self->drained_ >= linger_bytes) return close_now(self->stream_);
+        self->drain();
+      });
+    }
   }
 
   void start_event_stream(const http_response& response) {
@@ -494,9 +684,8 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     header += "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n";
     closed_ = true;  // this session is done; the stream owns the connection now
     beast::get_lowest_layer(stream_).expires_never();
-    auto stream =
-        std::make_shared<event_stream<Stream>>(std::move(stream_), state_, response.user_id);
-    count_.reset();
+    auto stream = std::make_shared<event_stream<Stream>>(std::move(stream_), state_,
+                                                         std::move(count_), response.user_id);
     stream->start(std::move(header));
   }
 
@@ -504,7 +693,9 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     closed_ = true;
     count_.reset();
     beast::get_lowest_layer(stream_).expires_never();
-    bridge::run(std::move(stream_), parser_->release(), response.session_id,
+    // The registry counts bridges per key: the user's, so that signing in again does not
+    // give a user more (review F17).
+    bridge::run(std::move(stream_), parser_->release(), "user:" + std::to_string(response.user_id),
                 state_->bridge_context);
   }
 
@@ -530,6 +721,12 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> pending_;  // the response being written
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point body_started_;
+  std::uint64_t body_bytes_ = 0;
+  std::vector<char> drain_;
+  std::size_t drained_ = 0;
+  bool first_request_ = true;
+  bool linger_ = false;  // refused with the body unread: linger before closing
   bool idle_ = false;    // waiting for the next request
   bool closed_ = false;  // closed, or handed to an event stream or the bridge
 };
@@ -576,19 +773,24 @@ class listener : public std::enable_shared_from_this<listener> {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       state_->log("accept failed: " + ec.message());
-    } else if (state_->stopping || state_->connections >= max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
     } else {
       beast::error_code ignored;
       const std::string remote = socket.remote_endpoint(ignored).address().to_string();
-      if (tls_) {
+      std::string network = network_of(remote);
+      // Counted per network (IPv6 /64), so one client cannot take every slot. This runs on the
+      // acceptor's strand and the session counts itself at once: no race between check and
+      // count.
+      if (state_->stopping || state_->connections >= max_connections ||
+          !state_->may_accept(network)) {
+        socket.close(ignored);
+      } else if (tls_) {
         std::make_shared<http_session<beast::ssl_stream<beast::tcp_stream>>>(
-            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), state_, remote)
+            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), state_, remote,
+            std::move(network))
             ->start();
       } else {
         std::make_shared<http_session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                          state_, remote)
+                                                          state_, remote, std::move(network))
             ->start();
       }
     }
@@ -625,6 +827,8 @@ struct http_server::impl {
   std::chrono::steady_clock::time_point deadline;
   std::atomic<bool> ran{false};
   std::atomic<bool> stop_requested{false};
+  // Last: destroyed (joined) first, while the state its jobs use is still alive.
+  std::unique_ptr<net::thread_pool> workers;
 
   impl(const serve_config& config, server_services services)
       : threads(std::max(1, config.threads)), ioc(std::max(1, config.threads)) {
@@ -651,7 +855,10 @@ struct http_server::impl {
       state->bridge_context = *given_bridge;
     } else {
       policy = std::make_unique<bridge::egress_policy>(make_egress_policy(config));
-      bridges = std::make_unique<bridge::registry>(bridge::limits{});
+      bridge::limits limits;
+      // The registry counts per key, and the server's key is the user (start_bridge).
+      limits.per_session = static_cast<std::size_t>(std::max(1, config.max_bridges_per_user));
+      bridges = std::make_unique<bridge::registry>(limits);
       upstream_tls.emplace(ssl::context::tls_client);
       require_tls_1_2(*upstream_tls);
       upstream_tls->set_default_verify_paths();
@@ -670,8 +877,13 @@ struct http_server::impl {
     beast::error_code ec;
     const auto address = net::ip::make_address(config.listen_address, ec);
     if (ec) throw std::runtime_error("not an IP address to listen on: " + config.listen_address);
+    workers = std::make_unique<net::thread_pool>(
+        static_cast<std::size_t>(std::max(1, config.worker_threads)));
+    state->workers = workers.get();
     acceptor = std::make_shared<listener>(ioc, tcp::endpoint(address, config.listen_port), state,
                                           tls ? &*tls : nullptr);
+    // The own origin (api.h) needs the port really bound (port 0 picks one).
+    state->config.listen_port = acceptor->port();
     acceptor->start();
   }
 

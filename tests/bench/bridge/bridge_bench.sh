@@ -120,8 +120,11 @@ start_upstream() {
 }
 
 start_junction() {
+  # One user holds every bridge, from one address: lift the per-user and per-address caps.
+  printf '{"max_bridges_per_user": %d, "max_connections_per_address": 0}\n' "$hold" \
+    >"$work/junction.json"
   "$proxy" serve --data "$work/data" --listen "127.0.0.1:$junction_port" \
-    --allow "127.0.0.1:$upstream_port" >>"$work/junction.log" 2>&1 &
+    --config "$work/junction.json" --allow "127.0.0.1:$upstream_port" >>"$work/junction.log" 2>&1 &
   junction_pid=$!
   wait_port "$junction_port" "junction-proxy"
 }

@@ -132,6 +132,8 @@ std::string sign_in(asio::io_context& ioc, const options& o) {
   http::request<http::string_body> req{http::verb::post, "/api/session", 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(o.relay_port));
   req.set(http::field::content_type, "application/json");
+  // The proxy refuses a state-changing request without the page's Origin.
+  req.set(http::field::origin, "http://127.0.0.1:" + std::to_string(o.relay_port));
   req.set(http::field::user_agent, "bridge_load");
   req.body() = "{\"username\":\"" + o.user + "\",\"password\":\"" + o.password +
                "\",\"device_name\":\"bridge bench\"}";

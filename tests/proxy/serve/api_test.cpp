@@ -35,6 +35,7 @@ class api_test : public ::testing::Test {
     std::filesystem::create_symlink(fixture_.folder.path() / "outside.js",
                                     config_.web_root / "link.js");
     config_.allowed_origins = {"https://app.example.org"};
+    config_.public_origin = own_origin;
     make_api();
   }
 
@@ -60,7 +61,16 @@ class api_test : public ::testing::Test {
     r.remote_address = "192.0.2.7";
     r.headers.push_back({"Host", "junction.test"});
     r.headers.push_back({"User-Agent", "TestBrowser/1.0"});
+    // As a browser does: a state-changing request carries the page's Origin.
+    if (r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS") {
+      r.headers.push_back({"Origin", own_origin});
+    }
     return r;
+  }
+
+  static void set_origin(http_request& r, std::string origin) {
+    std::erase_if(r.headers, [](const http_header& h) { return h.name == "Origin"; });
+    r.headers.push_back({"Origin", std::move(origin)});
   }
 
   http_request authed(std::string method, std::string target, std::string body = {}) {
@@ -254,14 +264,14 @@ TEST_F(api_test, foreign_origin_is_refused_for_changes_and_sign_in) {
   http_request login =
       request("POST", "/api/session",
               json{{"username", "alice"}, {"password", store_fixture::alice_password}}.dump());
-  login.headers.push_back({"Origin", "https://evil.example"});
+  set_origin(login, "https://evil.example");
   const http_response refused = api_->handle(login);
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(body_of(refused)["code"], "origin_refused");
 
   http_request put = authed("PUT", "/api/account", R"({"retrieval_tasks": []})");
   put.headers.push_back({"If-Match", "0"});
-  put.headers.push_back({"Origin", "null"});
+  set_origin(put, "null");
   EXPECT_EQ(api_->handle(put).status, 403);
   EXPECT_EQ(fixture_.store.load_account(fixture_.alice_id).revision, 0);
 
@@ -269,10 +279,10 @@ TEST_F(api_test, foreign_origin_is_refused_for_changes_and_sign_in) {
   put.headers.back().value = own_origin;
   EXPECT_EQ(api_->handle(put).status, 200);
   http_request run = authed("POST", "/api/tasks/t1/run");
-  run.headers.push_back({"Origin", "https://app.example.org"});
+  set_origin(run, "https://app.example.org");
   EXPECT_EQ(api_->handle(run).status, 404);
   http_request read = authed("GET", "/api/account");
-  read.headers.push_back({"Origin", "https://evil.example"});
+  set_origin(read, "https://evil.example");
   EXPECT_EQ(api_->handle(read).status, 200);
 }
 
@@ -740,7 +750,7 @@ TEST_F(api_test, bridge_needs_an_allowed_origin_a_session_and_an_upgrade) {
   EXPECT_EQ(no_origin.status, 403);
   EXPECT_EQ(no_origin.kind, response_kind::message);
 
-  r.headers.push_back({"Origin", "https://evil.example"});
+  set_origin(r, "https://evil.example");
   EXPECT_EQ(api_->handle(r).status, 403);
   r.headers.back().value = own_origin;
   const http_response no_session = api_->handle(r);

@@ -31,6 +31,7 @@ class browser_run_test : public ::testing::Test {
     deps.tasks = tasks_.get();
     deps.mailboxes = mailboxes_.get();
     deps.clock = [] { return std::int64_t{1700000000}; };
+    config_.public_origin = "http://junction.test";
     api_ = std::make_unique<api>(config_, deps);
 
     const json task = {{"type", "imap"},
@@ -62,6 +63,7 @@ class browser_run_test : public ::testing::Test {
     r.body = std::move(body);
     r.remote_address = "192.0.2.7";
     r.headers.push_back({"Host", "junction.test"});
+    r.headers.push_back({"Origin", "http://junction.test"});  // the page's, as a browser sends
     return r;
   }
   http_response call(std::string method, std::string target, std::string body = {}) {
