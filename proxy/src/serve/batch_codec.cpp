@@ -37,7 +37,11 @@ std::optional<std::vector<batch_record>> parse_batch(std::string_view body, std:
     const std::string_view line = rest.substr(0, newline);
     if (!json_depth_within(line, limits.max_line_depth))
       return fail("the JSON line nests too deeply");
-    json header = json::parse(line.begin(), line.end(), nullptr, false);
+    // nlohmann takes a NUL byte for the end of input and would ignore the rest of the line;
+    // JSON has no raw NUL anywhere.
+    json header = line.find('\0') == std::string_view::npos
+                      ? json::parse(line.begin(), line.end(), nullptr, false)
+                      : json(json::value_t::discarded);
     if (header.is_discarded() || !header.is_object()) {
       return fail("the line is not a JSON object");
     }

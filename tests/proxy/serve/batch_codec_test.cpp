@@ -130,6 +130,21 @@ TEST(batch_codec, refuses_lines_that_are_not_a_json_object) {
   EXPECT_EQ(parse("{\"size\":1}\r\nx\n"), "{\"size\":1} [x]\n");
 }
 
+// nlohmann's parser takes a NUL byte for the end of its input: without a check of its own,
+// {"size":1}<NUL>anything was read as {"size":1} and the rest of the line ignored. JSON has
+// no raw NUL (RFC 8259: not even inside a string), so the line is refused.
+TEST(batch_codec, refuses_a_json_line_with_a_nul_byte) {
+  const std::string nul(1, '\0');
+  EXPECT_EQ(parse("{\"size\":1}" + nul + "{\"folder\":\"Other\"}\nx\n"),
+            "error: batch record 1 at byte 0: the line is not a JSON object");
+  EXPECT_EQ(parse("{\"size\":1,\"folder\":\"a" + nul + "b\"}\nx\n"),
+            "error: batch record 1 at byte 0: the line is not a JSON object");
+  EXPECT_EQ(parse(record("x") + "{\"size\":0}" + nul + "\n\n"),
+            "error: batch record 2 at byte 13: the line is not a JSON object");
+  // A NUL in the message itself is just a byte of it.
+  EXPECT_EQ(parse("{\"size\":1}\n" + nul + "\n"), "{\"size\":1} [" + nul + "]\n");
+}
+
 TEST(batch_codec, refuses_an_empty_body_and_a_line_without_end) {
   EXPECT_EQ(parse(""), "error: the batch holds no records");
   EXPECT_EQ(parse("{\"size\":0}"),
