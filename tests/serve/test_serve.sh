@@ -458,10 +458,22 @@ echo "-- account API and the scheduler"
 SCHED_JAR=$JT_WORK/api/sched.jar
 code=$(sign_in "$SCHED_JAR" sched scheduler-password-2)
 jt_check test "$code" = 200 -- "sign-in of sched → 200 ($code)"
-timeout 60 curl -sN -b "$SCHED_JAR" "$BASE/api/events" >"$JT_WORK/api/events.txt" 2>/dev/null &
+# -v: curl writes the response head ("< HTTP/1.1 200") to stderr as it arrives, unbuffered.
+timeout 60 curl -sNv -b "$SCHED_JAR" "$BASE/api/events" >"$JT_WORK/api/events.txt" \
+  2>"$JT_WORK/api/events.err" &
 JT_BG_PIDS+=($!)
 SSE_PID=$!
-sleep 0.5 # let the stream subscribe before the account changes
+# The server subscribes the stream before it writes the head: once the head is here, no event
+# of the account changes below can be missed.
+events_subscribed() { grep -q '^< HTTP/1.1 200' "$JT_WORK/api/events.err"; }
+wait_for 10 events_subscribed ||
+  jt_fail "GET /api/events gave no 200 head within 10 s: $(tail -3 "$JT_WORK/api/events.err")"
+# The events of SCHED_TASK that arrived after byte offset $1 of the stream (data lines).
+sched_events_since() {
+  tail -c +$(($1 + 1)) "$JT_WORK/api/events.txt" | grep '^data: ' |
+    grep -F "\"task_id\":\"$SCHED_TASK\"" || true
+}
+events_offset() { wc -c <"$JT_WORK/api/events.txt"; }
 code=$(api "$SCHED_JAR" GET /api/account)
 rev=$(jv "$API_BODY" 'd["revision"]')
 jt_check test "$code $rev" = "200 0" -- "GET /api/account of a new user: revision 0 ($code $rev)"
@@ -509,34 +521,60 @@ if wait_for 15 sched_ran_again; then
 else
   jt_fail "no second scheduled run within 15 s: $(head -c 400 "$JT_WORK/api/status.json")"
 fi
-code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
-jt_check test "$code" = 202 -o "$code" = 409 -- "POST /api/tasks/{id}/run → 202 or 409 ($code)"
+# "Run now": 409 only while a run holds the task (the scheduler's, every 3 s here), so it is
+# asked again until it answers 202, and the manual run must then happen.
+ev_from=$(events_offset)
+run_now_accepted() {
+  run_code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
+  [[ $run_code == 202 ]]
+}
+if wait_for 15 run_now_accepted; then
+  jt_pass "POST /api/tasks/{id}/run → 202"
+  manual_run_finished() {
+    sched_events_since "$ev_from" | grep -F '"type":"run_finished"' | grep -qF '"trigger":"manual"'
+  }
+  if wait_for 15 manual_run_finished; then
+    jt_pass "the manual run happened and finished ($(sched_events_since "$ev_from" |
+      grep -F '"trigger":"manual"' | grep -F '"type":"run_finished"' | grep -oE '"ok":[a-z]+'))"
+  else
+    jt_fail "run now → 202, but no manual run finished within 15 s: $(sched_events_since "$ev_from" | tail -3)"
+  fi
+else
+  jt_fail "POST /api/tasks/{id}/run never answered 202 in 15 s (last: $run_code $(head -c 200 "$API_BODY"))"
+fi
 # A browser holds the task's lease ("one run of a task at a time, including a manual run from
-# a browser"): "run now" must say so (409), or, if it answers 202, the run must happen (once
-# the lease is given back) and be recorded.
+# a browser"): while it does, the scheduler (due every 3 s) must not start a run, and "run now"
+# must answer 409.
 take_browser_lease() {
+  t_lease=$(date +%s)
   [[ $(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/lease" -H 'Content-Type: application/json' \
     -d '{"owner":"test-browser","seconds":60}') == 200 ]]
 }
 if wait_for 15 take_browser_lease; then
-  t_lease=$(date +%s)
-  run_code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
-  sleep 1
+  ev_from=$(events_offset)
+  status_of "$SCHED_JAR" "$SCHED_TASK"
+  next_before=$(jv "$JT_WORK/api/status.json" 'd["next_run_at"]')
+  # The scheduler has come by while the lease is held once it moved the task's next run: a
+  # scheduler that finds the lease taken puts the run off by 30 s, which may already have
+  # happened between the lease and the first look (a scheduler that ignored the lease would
+  # have started a run by then).
+  scheduler_came_by() {
+    status_of "$SCHED_JAR" "$SCHED_TASK"
+    local next
+    next=$(jv "$JT_WORK/api/status.json" 'd["next_run_at"]')
+    [[ $next != "$next_before" ]] || [[ $next =~ ^[0-9]+$ && $next -ge $((t_lease + 10)) ]]
+  }
+  if wait_for 15 scheduler_came_by; then
+    jt_pass "the scheduler came due while the browser held the lease (next run $next_before → $(jv "$JT_WORK/api/status.json" 'd["next_run_at"]'))"
+  else
+    jt_fail "the scheduler did not come by within 15 s of the lease (next_run_at stays $next_before)"
+  fi
+  code=$(api "$SCHED_JAR" POST "/api/tasks/$SCHED_TASK/run")
+  jt_check test "$code" = 409 -- "run now while a browser holds the lease → 409 ($code)"
+  started=$(sched_events_since "$ev_from" | grep -F '"type":"run_started"' || true)
   code=$(api "$SCHED_JAR" DELETE "/api/tasks/$SCHED_TASK/lease?owner=test-browser")
   jt_check test "$code" = 204 -- "the browser gives the lease back ($code)"
-  if [[ $run_code == 409 ]]; then
-    jt_pass "run now while a browser holds the lease → 409"
-  else
-    manual_run_recorded() {
-      status_of "$SCHED_JAR" "$SCHED_TASK"
-      [[ $(jv "$JT_WORK/api/status.json" 'd["last_run"]["trigger"] == "manual" and d["last_run"]["started_at"] > '"$t_lease") == true ]]
-    }
-    if wait_for 8 manual_run_recorded; then
-      jt_pass "run now while a browser holds the lease → $run_code, and the run happened later"
-    else
-      jt_fail "run now while a browser holds the lease → $run_code \"started\", but the run never happened nor was recorded (status: $(head -c 300 "$JT_WORK/api/status.json"))"
-    fi
-  fi
+  jt_check test -z "$started" -- "no native run started while the browser held the lease${started:+: $started}"
 else
   jt_fail "a browser could not take the task's lease within 15 s ($(head -c 200 "$API_BODY"))"
 fi
@@ -544,23 +582,39 @@ code=$(api "$SCHED_JAR" POST "/api/tasks/no-such-task/run")
 jt_check test "$code" = 404 -- "POST /api/tasks/no-such-task/run → 404 ($code)"
 code=$(api "$TESTER_JAR" GET "/api/tasks/$SCHED_TASK/status")
 jt_check test "$code" = 404 -- "another user cannot see the task's status ($code)"
-sleep 2
+stream_carried_all() {
+  local ev
+  for ev in run_started progress run_finished account_changed; do
+    grep -q "\"type\":\"$ev\"" "$JT_WORK/api/events.txt" || return 1
+  done
+}
+wait_for 10 stream_carried_all || true
 kill "$SSE_PID" 2>/dev/null || true
 for ev in run_started progress run_finished account_changed; do
   jt_check grep -q "\"type\":\"$ev\"" "$JT_WORK/api/events.txt" -- "the event stream carried $ev"
 done
 jt_check grep -qE '^data: ' "$JT_WORK/api/events.txt" -- "the event stream is SSE (data: lines)"
 
-hits=$(grep -rla -- "$ACCOUNT_SECRET" "$DATA" "$JT_WORK/serve" 2>/dev/null || true)
-jt_check test -z "$hits" -- "the task's password is in no file under DATA (junction.db, -wal, …) nor in serve's output${hits:+: $hits}"
-hits=$(grep -rla -- "$TESTER_PW" "$DATA" "$JT_WORK/serve" 2>/dev/null || true)
-jt_check test -z "$hits" -- "the users' sign-in passwords are not stored in clear${hits:+: $hits}"
+serve_term "idle"
+
+# After serve stopped, so that no file comes or goes under the scan. grep exits 1 when nothing
+# matched, 0 on a match and 2 when it could not read something: only 1 passes.
+expect_in_no_file() { # TEXT DESCRIPTION
+  local hits rc=0
+  hits=$(grep -rla -- "$1" "$DATA" "$JT_WORK/serve" 2>"$JT_WORK/api/grep.err") || rc=$?
+  case $rc in
+    1) jt_pass "$2" ;;
+    0) jt_fail "$2: found in $hits" ;;
+    *) jt_fail "$2: grep could not search everything (exit $rc): $(head -3 "$JT_WORK/api/grep.err")" ;;
+  esac
+}
+expect_in_no_file "$ACCOUNT_SECRET" \
+  "the task's password is in no file under DATA (junction.db, -wal, …) nor in serve's output"
+expect_in_no_file "$TESTER_PW" "the users' sign-in passwords are not stored in clear"
 db_files=("$DATA"/junction.db*)
 echo "  (searched ${#db_files[@]} database files: ${db_files[*]##*/})"
 mode=$(stat -c %a "$DATA/secret.key" 2>/dev/null || echo missing)
 jt_check test "$mode" = 600 -- "the key file has mode 0600 ($mode)"
-
-serve_term "idle"
 
 echo "-- the schedule survives a restart"
 serve_start second --config "$JT_WORK/slow.json"

@@ -13,6 +13,8 @@
 #include "mailbox/maildir.h"
 #include "model/retrieval_task.h"
 #include "model/smtp_account.h"
+#include "serve/batch_codec.h"
+#include "serve/http_util.h"
 #include "store/account_store.h"
 
 namespace junction::serve {
@@ -42,9 +44,6 @@ constexpr std::size_t max_run_failure_bytes = 64;
 constexpr std::size_t max_run_folders = 10000;
 constexpr std::int64_t max_timestamp = std::int64_t{1} << 40;
 // POST /api/mailbox/batch
-constexpr std::size_t max_batch_records = 1000;
-constexpr std::size_t max_batch_line_bytes = 4096;
-constexpr std::size_t max_batch_line_depth = 4;
 constexpr std::string_view batch_media_type = "application/vnd.junction.batch";
 
 std::string dump(const json& value) {
@@ -81,77 +80,6 @@ http_response invalid(std::string_view message) {
   return json_error(400, "invalid", message);
 }
 
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
-// pct-encoded = "%" HEXDIG HEXDIG   (RFC 3986 section 2.1); '+' is a space in a query only.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (text.size() - i < 3 || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) {
-        return std::nullopt;
-      }
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-// The value of `name` in a query string (first occurrence, decoded), or nullopt.
-std::optional<std::string> query_parameter(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    const auto key = percent_decode(pair.substr(0, eq), true);
-    if (!key || *key != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return percent_decode(pair.substr(eq + 1), true);
-  }
-  return std::nullopt;
-}
-
-// Refuses nesting deeper than `max_depth` before nlohmann builds (and later destroys) it.
-bool json_depth_within(std::string_view text, std::size_t max_depth) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
-}
-
 // The body as a JSON object, or the 400 response to give instead.
 std::optional<json> parse_object(const http_request& request, http_response& error) {
   if (!json_depth_within(request.body, max_json_depth)) {
@@ -185,34 +113,6 @@ std::size_t count_code_points(std::string_view text) {
   return n;
 }
 
-bool is_session_token(std::string_view token) {
-  if (token.size() != 64) return false;
-  for (const char c : token) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-// cookie-string = cookie-pair *( ";" SP cookie-pair )   (RFC 6265 section 4.2.1)
-std::string session_token(const http_request& request) {
-  for (const http_header& h : request.headers) {
-    if (!ascii::equals_ignore_case(h.name, "Cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      const std::size_t semicolon = rest.find(';');
-      std::string_view pair = rest.substr(0, semicolon);
-      rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const std::size_t eq = pair.find('=');
-      if (eq == std::string_view::npos || pair.substr(0, eq) != session_cookie_name) continue;
-      std::string_view value = pair.substr(eq + 1);
-      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-      if (is_session_token(value)) return std::string(value);
-    }
-  }
-  return {};
-}
-
 std::string session_cookie(const http_request& request, std::string_view token,
                            std::int64_t max_age) {
   std::string cookie = std::string(session_cookie_name) + "=" + std::string(token) +
@@ -233,57 +133,8 @@ bool is_url_safe_id(std::string_view id) {
   return true;
 }
 
-// Whole non-negative decimal numbers up to `max`.
-std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  std::int64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  if (value > max) return std::nullopt;
-  return value;
-}
-
-// If-Match: "N", W/"N" or N (the revision; quotes optional for scripts).
-std::optional<std::int64_t> parse_revision(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  if (text.substr(0, 2) == "W/") text.remove_prefix(2);
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
-    text = text.substr(1, text.size() - 2);
-  }
-  return parse_number(text, std::int64_t{1} << 53);
-}
-
 std::string etag(std::int64_t revision) {
   return "\"" + std::to_string(revision) + "\"";
-}
-
-// X-Junction-Flags: IMAP system flags separated by spaces, e.g. "\Seen \Flagged".
-std::optional<unsigned> parse_flags(std::string_view text) {
-  unsigned flags = 0;
-  while (!text.empty()) {
-    const std::size_t space = text.find(' ');
-    const std::string_view flag = text.substr(0, space);
-    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
-    if (flag.empty()) continue;
-    using mailbox::message_flag;
-    if (ascii::equals_ignore_case(flag, "\\Seen")) {
-      flags |= static_cast<unsigned>(message_flag::seen);
-    } else if (ascii::equals_ignore_case(flag, "\\Answered")) {
-      flags |= static_cast<unsigned>(message_flag::answered);
-    } else if (ascii::equals_ignore_case(flag, "\\Flagged")) {
-      flags |= static_cast<unsigned>(message_flag::flagged);
-    } else if (ascii::equals_ignore_case(flag, "\\Draft")) {
-      flags |= static_cast<unsigned>(message_flag::draft);
-    } else if (ascii::equals_ignore_case(flag, "\\Recent")) {
-      // Session state in IMAP; nothing to store.
-    } else {
-      return std::nullopt;
-    }
-  }
-  return flags;
 }
 
 // One append's folder, key, flags and internal date, checked alike for the single append
@@ -345,65 +196,6 @@ std::optional<append_problem> check_append(const append_fields& in, const append
     out.internal_date = *parsed;
   }
   return std::nullopt;
-}
-
-// One record of a batch as framed, its fields not yet checked.
-struct batch_record {
-  json header;  // the JSON line, an object
-  std::string_view message;
-};
-
-// batch  = 1*record
-// record = json-line LF message LF     ; json-line: an object holding "size", the message's
-//                                      ; length in bytes; no LF inside (JSON escapes it)
-// The framing must be right throughout, or nothing in the batch is taken: a client that
-// miscounts one size would shift every record after it. Views point into `body`.
-std::optional<std::vector<batch_record>> parse_batch(std::string_view body, std::string& problem) {
-  std::vector<batch_record> records;
-  std::size_t at = 0;
-  const auto fail = [&](const std::string& what) {
-    problem = "batch record " + std::to_string(records.size() + 1) + " at byte " +
-              std::to_string(at) + ": " + what;
-    return std::nullopt;
-  };
-  if (body.empty()) {
-    problem = "the batch holds no records";
-    return std::nullopt;
-  }
-  while (at < body.size()) {
-    if (records.size() == max_batch_records) {
-      return fail("more than " + std::to_string(max_batch_records) + " records");
-    }
-    const std::string_view rest = body.substr(at);
-    const std::size_t newline = rest.substr(0, max_batch_line_bytes + 1).find('\n');
-    if (newline == std::string_view::npos) {
-      return fail(rest.size() > max_batch_line_bytes
-                      ? "the JSON line is longer than " + std::to_string(max_batch_line_bytes) +
-                            " bytes"
-                      : std::string("the JSON line has no line end"));
-    }
-    const std::string_view line = rest.substr(0, newline);
-    if (!json_depth_within(line, max_batch_line_depth))
-      return fail("the JSON line nests too deeply");
-    json header = json::parse(line.begin(), line.end(), nullptr, false);
-    if (header.is_discarded() || !header.is_object()) {
-      return fail("the line is not a JSON object");
-    }
-    const auto size = header.find("size");
-    if (size == header.end() || !size->is_number_unsigned()) {
-      return fail("\"size\" must be the message's length in bytes");
-    }
-    const std::size_t start = at + newline + 1;
-    const std::uint64_t length = size->get<std::uint64_t>();
-    // Both the message and its closing LF must fit in what is left.
-    if (length >= body.size() - start) {
-      return fail("\"size\" " + std::to_string(length) + " reaches beyond the end of the body");
-    }
-    if (body[start + length] != '\n') return fail("the message is not followed by a line end");
-    records.push_back({std::move(header), body.substr(start, length)});
-    at = start + length + 1;
-  }
-  return records;
 }
 
 // The append fields of a batch record's JSON line; a member of the wrong type is a problem of

@@ -26,6 +26,7 @@
 #include "serve/config.h"
 #include "serve/hash_gate.h"
 #include "serve/http_types.h"
+#include "serve/http_util.h"  // session_cookie_name
 #include "serve/services.h"
 #include "serve/signin_limiter.h"
 
@@ -45,8 +46,6 @@ struct api_dependencies {
   // Seconds since 1970; time(nullptr) when empty. Tests move it.
   std::function<std::int64_t()> clock;
 };
-
-inline constexpr std::string_view session_cookie_name = "junction_session";
 
 class api {
  public:

@@ -564,14 +564,29 @@ export async function fillTaskForm(page, fields) {
 // Clicks "Test Connection" and waits for #test-result to match `pattern`.
 export async function testConnection(page, pattern, what) {
   const result = page.locator('#test-result');
-  // A result from an earlier click may still be shown: wait for it to change first.
+  // A result from an earlier click may still be shown, and may even read like the expected
+  // one: count the changes to #test-result from the click on (a MutationObserver sees a text
+  // replaced by the same text too) and read the result only after one. No change is a
+  // failure, never a reason to read the old result.
   const before = (await result.count()) ? (await result.innerText()).trim() : '';
+  await page.evaluate(() => {
+    const w = window.__junctionTestWatch || (window.__junctionTestWatch = {});
+    w.changes = 0;
+    if (w.observer) return;
+    w.observer = new MutationObserver((records) => {
+      const r = document.getElementById('test-result');
+      if (!r) return;
+      const touches = (m) => r.contains(m.target) ||
+        [...m.addedNodes].some((n) => n === r || (n.contains && n.contains(r)));
+      if (records.some(touches)) w.changes++;
+    });
+    w.observer.observe(document.body,
+                       { subtree: true, childList: true, characterData: true, attributes: true });
+  });
   await clickInTaskForm(page, 'Test Connection');
   if (before) {
-    await until(async () => {
-      const now = (await result.innerText().catch(() => '')).trim();
-      return now !== before || (await result.getAttribute('aria-busy')) === 'true' ? true : false;
-    }, 'the Test Connection result to be replaced after a new click', 3000).catch(() => {});
+    await until(() => page.evaluate(() => (window.__junctionTestWatch?.changes ?? 0) > 0),
+                'the Test Connection result to be replaced after a new click', LONG);
   }
   return text(result, pattern, what, LONG);
 }

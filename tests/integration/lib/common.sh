@@ -221,6 +221,9 @@ jt_checkmaildir() {
   JT_FAILED=$((JT_FAILED + $(grep -c '^FAIL: ' <<<"$out" || true)))
   if ((rc != 0)) && ! grep -q '^FAIL: ' <<<"$out"; then
     jt_fail "checkmaildir.py crashed: $(tail -3 <<<"$out")"
+  elif ! grep -Eq '^(PASS|FAIL): ' <<<"$out"; then
+    # Exit 0 without a verdict checked nothing: that must not pass silently.
+    jt_fail "checkmaildir.py printed no PASS/FAIL line (exit $rc): $(tail -3 <<<"$out")"
   fi
 }
 

@@ -513,6 +513,19 @@ test('SMTP: a wrong password fails with login; check-only sends no MAIL', (core)
   assert.equal(notBytes.ok, false);
 });
 
+// A failure until every test has reported: node exits 0 when the event loop empties, so a
+// test (or the loader) awaiting a promise that never settles would otherwise end the run
+// early and "pass" (review F18, 1.2).
+process.exitCode = 1;
+let reported = 0;
+process.on('exit', () => {
+  if (reported !== tests.length) {
+    console.log(`not ok - ${tests.length - reported} of ${tests.length} tests never settled` +
+                ` (${reported} reported)`);
+    process.exitCode = 1;
+  }
+});
+
 (async () => {
   const JunctionCore = require(require('node:path').resolve(jsPath));
   const core = await JunctionCore({wasmBinary: fs.readFileSync(wasmPath)});
@@ -525,6 +538,7 @@ test('SMTP: a wrong password fails with login; check-only sends no MAIL', (core)
       ++failed;
       console.log(`not ok - ${name}\n${error.stack || error}`);
     }
+    ++reported;
   }
   console.log(`${tests.length - failed} of ${tests.length} passed`);
   process.exitCode = failed ? 1 : 0;
