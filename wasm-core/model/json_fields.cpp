@@ -52,6 +52,11 @@ std::vector<field_error> parse_text(std::string_view json_text, const parse_limi
     return {{"", "JSON text is " + std::to_string(json_text.size()) + " bytes, the limit is " +
                      std::to_string(limits.max_text_bytes)}};
   }
+  // A raw NUL is never valid JSON, but nlohmann's reader takes it as the end of the input and
+  // would ignore whatever follows (a document that says more than was checked).
+  if (const auto nul = json_text.find('\0'); nul != std::string_view::npos) {
+    return {{"", "JSON text holds a NUL byte at byte " + std::to_string(nul)}};
+  }
   bool too_deep = false;
   // The callback's depth counts the containers already open, so the top object starts at 0.
   // Refusing a container that is too deep keeps it out of memory while the parser goes on.

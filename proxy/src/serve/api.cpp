@@ -82,6 +82,11 @@ http_response invalid(std::string_view message) {
 
 // The body as a JSON object, or the 400 response to give instead.
 std::optional<json> parse_object(const http_request& request, http_response& error) {
+  // nlohmann's reader stops at a raw NUL (never valid JSON) and would ignore what follows.
+  if (request.body.find('\0') != std::string::npos) {
+    error = invalid("the body is not valid JSON");
+    return std::nullopt;
+  }
   if (!json_depth_within(request.body, max_json_depth)) {
     error = invalid("the JSON body is nested too deeply");
     return std::nullopt;

@@ -328,6 +328,17 @@ TEST_F(api_test, put_without_if_match_is_428) {
   EXPECT_EQ(body_of(r)["code"], "precondition_required");
 }
 
+TEST_F(api_test, a_body_with_a_nul_byte_is_refused_not_cut_short) {
+  // nlohmann's reader takes a raw NUL as the end of the input: without the check, the tasks
+  // after it would be accepted unread.
+  sign_in_alice();
+  using namespace std::string_literals;
+  http_request r = authed("PUT", "/api/account", "{\"retrieval_tasks\": []}\0junk"s);
+  r.headers.push_back({"If-Match", "0"});
+  const http_response answer = api_->handle(r);
+  EXPECT_EQ(answer.status, 400) << answer.body;
+}
+
 TEST_F(api_test, put_saves_publishes_and_reschedules) {
   sign_in_alice();
   std::vector<json> events;

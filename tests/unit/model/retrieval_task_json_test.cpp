@@ -41,6 +41,13 @@ std::vector<std::string> parse_errors(std::string_view text) {
   return rendered(result.errors);
 }
 
+TEST(RetrievalTaskJson, ANulByteIsRefusedNotTakenAsTheEnd) {
+  // nlohmann's reader stops at a NUL: without the check, what follows it was never read.
+  using namespace std::string_literals;
+  EXPECT_FALSE(parse_retrieval_task("{\"type\":\"pop3\"}\0junk"s).ok());
+  EXPECT_FALSE(parse_retrieval_task("{\"type\":\"pop3\",\0\"server\":1}"s).ok());
+}
+
 TEST(RetrievalTaskJson, EmptyObjectGivesTheDocumentedDefaults) {
   const retrieval_task task = parsed("{}");
   EXPECT_EQ(task.id, "");
