@@ -879,6 +879,9 @@ http_response api::task_route(context& c, std::string_view rest) {
         return json_error(409, "already_running", "the task is running already");
       case task_runner::start_result::not_runnable:
         return json_error(409, "not_runnable", "the task cannot run (check its settings)");
+      case task_runner::start_result::too_many_runs:
+        return json_error(429, "too_many_runs",
+                          "too many retrievals are running at once: try again when one ends");
       case task_runner::start_result::not_found:
         break;
     }

@@ -53,6 +53,8 @@ std::string apply_file(const std::string& path, serve_config& out) {
         doc.value("max_connections_per_address", out.max_connections_per_address);
     out.worker_threads = doc.value("worker_threads", out.worker_threads);
     out.max_bridges_per_user = doc.value("max_bridges_per_user", out.max_bridges_per_user);
+    out.max_runs_per_user = doc.value("max_runs_per_user", out.max_runs_per_user);
+    out.max_runs_total = doc.value("max_runs_total", out.max_runs_total);
     out.header_timeout_seconds = doc.value("header_timeout_seconds", out.header_timeout_seconds);
     out.idle_timeout_seconds = doc.value("idle_timeout_seconds", out.idle_timeout_seconds);
     out.min_body_bytes_per_second =

@@ -52,6 +52,10 @@ struct serve_config {
   int max_event_streams_per_user = 8;
   // Open bridges per user, over all the user's sessions and devices.
   int max_bridges_per_user = 16;
+  // Native runs (one thread each) going at once, per user and in all; a scheduled run over the
+  // limit is tried again a little later, Retrieve Now answers 429.
+  int max_runs_per_user = 4;
+  int max_runs_total = 32;
   int event_stream_lifetime_seconds = 3600;
   // Scheduler: a floor on intervals, for tests (seconds; 0 = the task's own interval).
   int scheduler_interval_override_seconds = 0;
@@ -70,10 +74,10 @@ bridge::egress_policy make_egress_policy(const serve_config& config);
 // keys "data", "listen", "web_root", "tls_certificate", "tls_private_key", "allowed_origins",
 // "public_origin", "allow", "threads", "session_lifetime_seconds",
 // "scheduler_interval_override_seconds", "max_message_body", "max_connections_per_address",
-// "worker_threads", "max_event_streams_per_user", "max_bridges_per_user", "header_timeout_seconds",
-// "idle_timeout_seconds", "min_body_bytes_per_second", "allow_port_25" (a boolean;
-// the flag --allow-port-25 takes yes or no); flags override it.
-// Returns an error message, empty on success.
+// "worker_threads", "max_event_streams_per_user", "max_bridges_per_user", "max_runs_per_user",
+// "max_runs_total", "header_timeout_seconds", "idle_timeout_seconds", "min_body_bytes_per_second",
+// "allow_port_25" (a boolean; the flag --allow-port-25 takes yes or no); flags override it. Returns
+// an error message, empty on success.
 std::string parse_serve_arguments(int argc, char** argv, int first, serve_config& out);
 
 }  // namespace junction::serve

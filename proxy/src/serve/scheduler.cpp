@@ -262,12 +262,31 @@ task_runner::start_result scheduler::run_now(std::int64_t user_id, const std::st
   return launch(user_id, task_id, "manual");
 }
 
+bool scheduler::too_many_runs(std::int64_t user_id) const {
+  std::size_t mine = 0;
+  for (const auto& [ref, run] : running_) mine += ref.first == user_id ? 1 : 0;
+  return mine >= static_cast<std::size_t>(std::max(1, config_.max_runs_per_user)) ||
+         running_.size() >= static_cast<std::size_t>(std::max(1, config_.max_runs_total));
+}
+
 task_runner::start_result scheduler::launch(std::int64_t user_id, const std::string& task_id,
                                             const std::string& trigger) {
+  bool busy = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return start_result::not_runnable;
     if (running_.count({user_id, task_id}) > 0) return start_result::already_running;
+    if (too_many_runs(user_id)) busy = true;
+  }
+  if (busy) {
+    // Bounded threads (review F17): a scheduled run looks again in a little while.
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    if (auto entry = accounts.schedule(user_id, task_id)) {
+      entry->next_run_at = now_seconds() + 30;
+      accounts.set_schedule(*entry);
+    }
+    return start_result::too_many_runs;
   }
   // The lease is taken before anything is promised: a run that a browser holds is
   // "already running" for the person asking, and a scheduled one looks again later.
@@ -287,6 +306,13 @@ task_runner::start_result scheduler::launch(std::int64_t user_id, const std::str
   if (stopping_ || running_.count({user_id, task_id}) > 0) {
     // Lost a race with another launch of the same task in this process: it has the lease.
     return stopping_ ? start_result::not_runnable : start_result::already_running;
+  }
+  if (too_many_runs(user_id)) {
+    // Another launch filled the last place meanwhile: give the lease back untouched.
+    store::database db(config_.data_dir / "junction.db");
+    store::account_store accounts(db, secrets_);
+    accounts.release_lease(lease_key(user_id, task_id), owner_);
+    return start_result::too_many_runs;
   }
   running_[{user_id, task_id}] = running{nullptr, trigger};
   auto done = std::make_shared<std::atomic<bool>>(false);

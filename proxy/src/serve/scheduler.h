@@ -103,6 +103,8 @@ class scheduler final : public task_runner {
   void loop();
   void resync(std::int64_t user_id, std::int64_t now);
   start_result launch(std::int64_t user_id, const std::string& task_id, const std::string& trigger);
+  // Whether the user, or the server, has as many runs going as allowed. Needs mutex_.
+  bool too_many_runs(std::int64_t user_id) const;
   void run(std::int64_t user_id, std::string task_id, std::string trigger);
   std::int64_t interval_seconds(int interval_minutes) const;
   std::int64_t jitter(std::int64_t span);

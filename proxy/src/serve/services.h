@@ -33,7 +33,8 @@ class event_hub {
 class task_runner {
  public:
   virtual ~task_runner() = default;
-  enum class start_result { started, already_running, not_found, not_runnable };
+  // too_many_runs: the user (or the whole server) has as many native runs going as allowed.
+  enum class start_result { started, already_running, not_found, not_runnable, too_many_runs };
   // Starts a native run in the background now (lease permitting).
   virtual start_result run_now(std::int64_t user_id, const std::string& task_id) = 0;
   // {"task_id", "running": bool, "last_run": {started_at, finished_at, ok, failure, message,

@@ -2,8 +2,16 @@
 // against the real scheduler (not started: no background runs), the real Maildir service and
 // a real account store in a temporary folder. These prove what fakes cannot: that the state
 // is the very row the scheduler's native runs use, and what lands on disk.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <ctime>
+#include <stdexcept>
 
 #include <mutex>
 
@@ -423,6 +431,67 @@ TEST_F(browser_run_test, batch_needs_its_media_type_and_post) {
   r.headers.back().value = "Application/Vnd.Junction.Batch; charset=binary";
   EXPECT_EQ(api_->handle(r).status, 200);
   EXPECT_EQ(call("GET", "/api/mailbox/batch").status, 405);
+}
+
+// ---- Bounded runs (review F17) -----------------------------------------------------------------
+
+// A POP3 "server" on 127.0.0.1 that accepts and says nothing until told to hang up, so that a
+// native run stays in progress for as long as the test needs.
+class silent_listener {
+ public:
+  silent_listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("silent_listener: cannot listen");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~silent_listener() { ::close(fd_); }
+  std::uint16_t port() const { return port_; }
+  // Waits for one connection (or gives up after `seconds`); returns its descriptor or -1.
+  int accept_one(int seconds) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, seconds * 1000) != 1) return -1;
+    return ::accept(fd_, nullptr, nullptr);
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(browser_run_test, native_runs_are_bounded_per_user) {
+  silent_listener server;
+  serve_config config = config_;
+  config.max_runs_per_user = 1;
+  bridge::allow_rule rule;
+  ASSERT_TRUE(bridge::parse_allow_rule("127.0.0.1:" + std::to_string(server.port()), rule));
+  config.egress_exceptions.push_back(rule);
+  const json pop3 = {{"type", "pop3"},       {"server", "127.0.0.1"}, {"port", server.port()},
+                     {"encryption", "none"}, {"username", "alice"},   {"password", "mail secret"}};
+  store::account_document current;
+  const auto saved = fixture_.store.save_account(
+      fixture_.alice_id, 1, {{"retrieval_tasks", json::array({pop3, pop3})}}, &current);
+  ASSERT_TRUE(saved);
+  const auto first = saved->document["retrieval_tasks"][0]["id"].get<std::string>();
+  const auto second = saved->document["retrieval_tasks"][1]["id"].get<std::string>();
+
+  scheduler runs(config, fixture_.secrets, hub_);
+  ASSERT_EQ(runs.run_now(fixture_.alice_id, first), task_runner::start_result::started);
+  const int connection = server.accept_one(30);
+  ASSERT_GE(connection, 0) << "the first run never connected";
+  // The first run waits for a greeting: the user's one place is taken.
+  EXPECT_EQ(runs.run_now(fixture_.alice_id, second), task_runner::start_result::too_many_runs);
+  // The refused run took no lease: another owner could take it.
+  EXPECT_TRUE(
+      fixture_.store.acquire_lease("user:" + std::to_string(fixture_.alice_id) + "/task:" + second,
+                                   "browser:tab-9", std::time(nullptr), 60));
+  ::close(connection);  // the first run ends (connection lost)
 }
 
 }  // namespace
