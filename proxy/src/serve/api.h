@@ -6,6 +6,15 @@
 // Errors are JSON {"error": "human message", "code": "stable_code"} with the fitting status.
 // Every /api route but POST /api/session needs the session cookie; a state-changing /api
 // request and /bridge must come from an allowed Origin when they carry one (/bridge must).
+// While the user must choose their own password (the first start's one-time password), every
+// route but GET and DELETE /api/session and POST /api/password, and the bridge, answer 403
+// "password_change_required".
+//
+// Secrets never leave in the account document (GET /api/account, the answers of PUT): a
+// stored password shows as "password_set": true (store::without_secrets). A run, a Test
+// Connection or a send reads it from GET /api/account/{list}/{id}/secrets, which answers
+// {"list", "id", "secrets": {"password": "..."}}, is never cached, and is rate-limited per
+// session.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +48,14 @@ struct api_dependencies {
 };
 
 inline constexpr std::string_view session_cookie_name = "junction_session";
+// DATA/initial-password (0600) holds the one-time password of the user "admin" that the first
+// start creates; it is removed once that user changes the password.
+inline constexpr std::string_view initial_password_file = "initial-password";
+inline constexpr std::string_view initial_user_name = "admin";
+// GET /api/account/{list}/{id}/secrets: answers per session and per window of this many
+// seconds, then 429.
+inline constexpr int secrets_reads_per_window = 60;
+inline constexpr std::int64_t secrets_window_seconds = 60;
 
 class api {
  public:
@@ -68,6 +85,9 @@ class api {
   http_response change_password(context& c);
   http_response get_account(context& c);
   http_response put_account(context& c);
+  http_response account_secrets(context& c, std::string_view rest);
+  // Counts one read of secrets by this session; the seconds to wait when over the limit.
+  std::int64_t secrets_read_wait(const std::string& token, std::int64_t now);
   http_response task_route(context& c, std::string_view rest);
   http_response mailbox_route(context& c, std::string_view rest);
   http_response append_batch(context& c);
@@ -85,6 +105,13 @@ class api {
 
   std::mutex touched_mutex_;
   std::unordered_map<std::string, std::int64_t> touched_;  // device id → last touch
+
+  struct secrets_reads {
+    std::int64_t window_start = 0;
+    int count = 0;
+  };
+  std::mutex secrets_reads_mutex_;
+  std::unordered_map<std::string, secrets_reads> secrets_reads_;  // session digest → reads
 };
 
 // {"error": message, "code": code} with `status`.
