@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up Junction (packages, native build) and starts it on its embedded default: state in
 # SQLite and mail in Maildir++ under a local data folder (./data), serving the web app on
-# http://127.0.0.1:8080/. The first start prints a one-time password for the user "admin".
+# http://127.0.0.1:8080/. The first start creates the user "admin" with a one-time password
+# in data/initial-password (mode 0600; it says so, never printing the password).
 #   bash toolchains/run.sh                            # serve (Ctrl-C stops it)
 #   bash toolchains/run.sh serve --listen 0.0.0.0:8443 --tls-cert C --tls-key K
 #   bash toolchains/run.sh retrieve --task TASK.json  # one retrieval into ./data/mailbox

@@ -375,6 +375,11 @@ async function runTask(id) {
         'server. Try again in a moment.';
       return;
     }
+    if (password === '') {
+      $('run-summary').textContent = 'Failed: no password is stored for this task (its server, port, user name or ' +
+        'encryption changed, so the old one was dropped). Edit the task and type the password.';
+      return;
+    }
     const result = await retrieveNow(core, {
       task: { ...task, password }, userId: session.user_id,
       onProgress: (folder, done, total) => {
@@ -476,7 +481,7 @@ function openForm(id) {
   $('f-server').value = t.server || '';
   $('f-username').value = t.username || '';
   $('f-password').value = '';
-  $('f-password').placeholder = task ? 'unchanged' : '';
+  $('f-password').placeholder = !task ? '' : (task.password_set ? 'unchanged' : 'none stored');
   $('f-encryption').value = t.encryption || 'ssl';
   $('f-method').value = t.method || 'manual';
   $('f-destination').value = t.destination_folder || 'INBOX';
@@ -550,6 +555,13 @@ async function checkedFormTask() {
       'the page; if this persists, the installation is incomplete.';
     return { ok: false };
   }
+  const stored = editing && editing.id ? sync.findTask(editing.id) : null;
+  if (!('password' in task) && !sync.samePlace(task, stored)) {
+    // The stored password goes only where it was given for: the proxy drops it on save.
+    showFieldErrors([{ field: 'password', message: 'type the password again: the server, ' +
+      'port, user name or encryption changed' }]);
+    return { ok: false };
+  }
   const forCheck = { ...task };
   if (!('password' in forCheck)) forCheck.password = 'unchanged';  // stored one kept on save
   delete forCheck.id;
@@ -568,9 +580,11 @@ $('test-connection').addEventListener('click', async () => {
   const task = { ...checked.task };
   if (!('password' in task)) {
     const stored = await sync.passwordOf(editing.id);
-    if (stored === null) {
+    if (stored === null || stored === '') {
       $('test-result').className = 'error';
-      $('test-result').textContent = 'Connection failed: the stored password could not be read ' +
+      $('test-result').textContent = stored === '' ?
+        'Connection failed: no password is stored for this task. Type the password.' :
+        'Connection failed: the stored password could not be read ' +
         'from the Junction server. Type the password, or try again when online.';
       return;
     }
@@ -723,7 +737,7 @@ function openSmtpForm(id) {
   $('s-auth').checked = a ? a.auth !== false : true;
   $('s-username').value = a && a.username !== a.email ? a.username || '' : '';
   $('s-password').value = '';
-  $('s-password').placeholder = a ? 'unchanged' : '';
+  $('s-password').placeholder = !a ? '' : (a.password_set ? 'unchanged' : 'none stored');
   updateSmtpForm();
   $('smtp-form').hidden = false;
   $('retrieval').hidden = true;
@@ -777,6 +791,13 @@ async function checkedSmtpAccount() {
     $('smtp-form-error').textContent = 'The app could not load its engine (junction-core).';
     return null;
   }
+  const stored = editingSmtp && editingSmtp.id ? sync.findSmtpAccount(editingSmtp.id) : null;
+  if (!('password' in a) && a.auth !== false && !sync.samePlace(a, stored, 'smtp_accounts')) {
+    // The stored password goes only where it was given for: the proxy drops it on save.
+    showFieldErrors([{ field: 'password', message: 'type the password again: the server, ' +
+      'port, user name or encryption changed' }], 'smtp-form', SMTP_FIELDS);
+    return null;
+  }
   const forCheck = { ...a };
   if (!('password' in forCheck)) forCheck.password = 'unchanged';
   delete forCheck.id;
@@ -794,10 +815,12 @@ $('test-smtp').addEventListener('click', async () => {
   if (!a) return;
   const result = $('smtp-test-result');
   if (!('password' in a)) {
-    const stored = await sync.passwordOf(editingSmtp.id, 'smtp_accounts');
-    if (stored === null) {
+    const stored = a.auth === false ? '' : await sync.passwordOf(editingSmtp.id, 'smtp_accounts');
+    if (stored === null || (stored === '' && a.auth !== false)) {
       result.className = 'error';
-      result.textContent = 'Connection failed: the stored password could not be read from the ' +
+      result.textContent = stored === '' ?
+        'Connection failed: no password is stored for this account. Type the password.' :
+        'Connection failed: the stored password could not be read from the ' +
         'Junction server. Type the password, or try again when online.';
       return;
     }
@@ -1124,6 +1147,12 @@ async function start() {
     // Reported where the core is needed.
   });
   const r = await call('GET', '/api/session', { timeoutMs: 5000 });
+  if (r.status === 200 && r.data && r.data.must_change_password) {
+    // Signed in with the one-time password but not past choosing one's own (a reload):
+    // the server allows nothing else, and the form needs the one-time password again.
+    await call('DELETE', '/api/session');
+    return signedOut();
+  }
   if (r.status === 200 && r.data) return signedIn(r.data);
   if (r.offline) {
     setOfflineBanner(true);

@@ -141,6 +141,9 @@ export async function kick(getCore) {
 
 async function drain(getCore) {
   let waiting = false;
+  // The SMTP passwords this drain read from the proxy, by account id: read once per drain
+  // (the proxy rate-limits reads of secrets), kept in memory only, gone when it ends.
+  const passwords = new Map();
   for (const item of (await list()).reverse()) {  // oldest first
     if (item.state === 'sent' && !item.copied) {
       await copyToSent(item);
@@ -155,13 +158,13 @@ async function drain(getCore) {
         break;
       }
     }
-    await sendOne(await getCore(), item);
+    await sendOne(await getCore(), item, passwords);
     if (item.state === 'queued' || (item.state === 'sent' && !item.copied)) waiting = true;
   }
   if (waiting) scheduleRetry(getCore);
 }
 
-async function sendOne(core, item) {
+async function sendOne(core, item, passwords) {
   const account = sync.findSmtpAccount(item.account_id);
   if (!account) {
     item.state = 'failed';
@@ -170,9 +173,20 @@ async function sendOne(core, item) {
     changed();
     return;
   }
-  const password = account.auth === false ? '' :
-    await sync.passwordOf(account.id, 'smtp_accounts');
-  if (password === null) return;  // the server cannot be reached: stays queued
+  let password = account.auth === false ? '' : passwords.get(account.id);
+  if (password === undefined) {
+    password = await sync.passwordOf(account.id, 'smtp_accounts');
+    if (password === null) return;  // the server cannot be reached: stays queued
+    passwords.set(account.id, password);
+  }
+  if (password === '' && account.auth !== false) {
+    item.state = 'failed';
+    item.error = 'No password is stored for this SMTP account (its server, port, user name or ' +
+      'encryption changed). Edit the account, type its password, and send the message again.';
+    await db.put('outbox', item);
+    changed();
+    return;
+  }
   item.state = 'sending';
   item.attempts += 1;
   await db.put('outbox', item);

@@ -133,9 +133,11 @@ async function savePending() {
   }
 }
 
-// Task passwords stay on the server: the page's copy (and so IndexedDB) holds the account
-// without them, and a task written back without its password keeps the stored one. Only a
-// password the person typed travels, in the pending edit until it is on the server.
+// Task passwords stay on the server: the proxy never sends them in the account document (a
+// stored one shows as "password_set": true), the page's copy (and so IndexedDB) holds none,
+// and a task written back without its password keeps the stored one (unless its server,
+// port, user name or encryption changed: then the proxy drops it). Only a password the
+// person typed travels, in the pending edit until it is on the server.
 function withoutSecrets(document) {
   const copy = clone(document);
   for (const task of copy.retrieval_tasks || []) delete task.password;
@@ -150,13 +152,26 @@ async function setServer(document) {
 }
 
 // The stored password of a task (or, with list 'smtp_accounts', of an SMTP account), read
-// from the server when it is needed (a run, a test, a send); null when the server cannot be
-// reached or has no such item.
+// from the server (GET /api/account/{list}/{id}/secrets) only when a run, a test or a send
+// needs it, and kept nowhere: a string; '' when none is stored (its server, port, user name
+// or encryption changed since, or it was never given); null when the server cannot be
+// reached, refuses (too many reads), or has no such item.
 export async function passwordOf(id, list = 'retrieval_tasks') {
-  const r = await call('GET', '/api/account');
-  if (r.status !== 200 || !r.data) return null;
-  const item = (r.data[list] || []).find((t) => t.id === id);
-  return item && typeof item.password === 'string' ? item.password : null;
+  const r = await call('GET', `/api/account/${encodeURIComponent(list)}/${encodeURIComponent(id)}/secrets`);
+  if (r.status !== 200 || !r.data || !r.data.secrets) return null;
+  const { password } = r.data.secrets;
+  return typeof password === 'string' ? password : '';
+}
+
+// Whether `edited` logs in where `stored` did: a stored password is sent only there (the
+// proxy drops it when one of these changes, see README "secrets").
+const PLACE_FIELDS = {
+  retrieval_tasks: ['type', 'server', 'port', 'username', 'encryption', 'pinned_cert_sha256'],
+  smtp_accounts: ['server', 'port', 'username', 'encryption', 'pinned_cert_sha256'],
+};
+export function samePlace(edited, stored, list = 'retrieval_tasks') {
+  if (!stored) return false;
+  return PLACE_FIELDS[list].every((k) => JSON.stringify(edited[k] ?? null) === JSON.stringify(stored[k] ?? null));
 }
 
 // Applies fn to a copy of the document, records it, and pushes it when online.

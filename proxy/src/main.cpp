@@ -1,9 +1,12 @@
 // junction-proxy: the native daemon and its subcommands for scripts and cron.
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +25,7 @@
 #include "model/smtp_account.h"
 #include "retrieval_runner.h"
 #include "send_runner.h"
+#include "serve/api.h"
 #include "serve/config.h"
 #include "serve/http_server.h"
 #include "serve/maildir_service.h"
@@ -60,14 +64,15 @@ Usage:
                        [--web DIR] [--tls-cert FILE --tls-key FILE] [--allow-origin ORIGIN]...
                        [--allow-port-25 yes|no]
       Serve the web app, the WebSocket bridge and the account API, and run automatic
-      retrievals. The first start creates the user "admin" and prints a one-time password.
+      retrievals. The first start creates the user "admin" with a one-time password, written
+      to DIR/initial-password (mode 0600; removed once the password is changed).
       Every connection it makes for a user (the bridge, scheduled runs, Retrieve Now) goes
       through one egress policy: mail and HTTPS ports (25 only with --allow-port-25 yes) on
       public addresses that are not this host's own. --allow HOST:PORT adds an exception
       (e.g. a mail server on 127.0.0.1). The other subcommands reach any address.
       SIGTERM or Ctrl-C stops it; runs in progress stop at a safe point.
   junction-proxy user add --data DIR NAME      (reads the password from standard input)
-  junction-proxy user passwd --data DIR NAME   (likewise)
+  junction-proxy user passwd --data DIR NAME   (likewise; ends the user's sessions)
   junction-proxy --help | --version
 
 TASK.json is a retrieval task, e.g.
@@ -541,6 +546,31 @@ std::string read_password_from_stdin() {
   return line;
 }
 
+// The data folder holds the sealing key, the database and every user's mail: only the
+// account that runs Junction may enter it. umask 077 makes what is created from here on
+// private (database, Maildir); the folder itself is created 0700, or narrowed to it.
+void make_private_data_dir(const std::filesystem::path& data) {
+  ::umask(077);
+  std::filesystem::create_directories(data);
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+}
+
+// The first start's one-time password, for the person who installs Junction: in a 0600 file
+// rather than on standard output, where logs and terminals scroll it into other hands.
+void write_initial_password(const std::filesystem::path& file, const std::string& password) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
+  const std::string text = password + "\n";
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(saved));
+}
+
 int run_user(int argc, char** argv) {
   if (argc < 5) return usage_error("user add|passwd --data DIR NAME");
   const std::string action = argv[2];
@@ -562,7 +592,7 @@ int run_user(int argc, char** argv) {
     return 1;
   }
   try {
-    std::filesystem::create_directories(data);
+    make_private_data_dir(data);
     auto secrets =
         junction::crypto::secret_box::open_or_create(std::filesystem::path(data) / "secret.key");
     junction::store::database db(std::filesystem::path(data) / "junction.db");
@@ -575,7 +605,11 @@ int run_user(int argc, char** argv) {
         std::cerr << "error: no user " << name << "\n";
         return 1;
       }
-      std::cout << "password of " << name << " changed\n";
+      if (junction::ascii::equals_ignore_case(name, junction::serve::initial_user_name)) {
+        std::filesystem::remove(std::filesystem::path(data) /
+                                junction::serve::initial_password_file);
+      }
+      std::cout << "password of " << name << " changed; its sessions are ended\n";
     } else {
       return usage_error("unknown user command " + action);
     }
@@ -599,16 +633,24 @@ int run_serve(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
-    std::filesystem::create_directories(config.data_dir);
+    make_private_data_dir(config.data_dir);
     auto secrets = junction::crypto::secret_box::open_or_create(config.data_dir / "secret.key");
     const auto db_file = config.data_dir / "junction.db";
-    std::string first_password;
+    const auto password_file = config.data_dir / junction::serve::initial_password_file;
+    bool first_start = false;
     {
       junction::store::database db(db_file);
       junction::store::account_store accounts(db, secrets);
       if (accounts.user_count() == 0) {
-        first_password = junction::crypto::random_hex(9);
-        accounts.add_user("admin", first_password, true);
+        const std::string first_password = junction::crypto::random_hex(9);
+        // The file first: a start that cannot write it creates no user nobody could sign in as.
+        write_initial_password(password_file, first_password);
+        accounts.add_user(junction::serve::initial_user_name, first_password, true);
+        first_start = true;
+      } else {
+        // Changed meanwhile (e.g. by `user passwd` of an older version): the file is stale.
+        const auto admin = accounts.find_user(junction::serve::initial_user_name);
+        if (!admin || !admin->must_change_password) std::filesystem::remove(password_file);
       }
     }
     junction::serve::event_hub events;
@@ -627,9 +669,10 @@ int run_serve(int argc, char** argv) {
                       ? "[" + config.listen_address + "]"
                       : config.listen_address)
               << ":" << server.port() << "/ and sign in.\n";
-    if (!first_password.empty()) {
-      std::cout << "First start: user \"admin\", one-time password " << first_password
-                << " (you will be asked to choose your own).\n";
+    if (first_start) {
+      std::cout << "First start: user \"admin\"; its one-time password is in "
+                << std::filesystem::absolute(password_file).string()
+                << " (readable only by this account; you will be asked to choose your own).\n";
     }
     std::cout << "Data: " << std::filesystem::absolute(config.data_dir).string()
               << "; web app: " << config.web_root.string() << std::endl;

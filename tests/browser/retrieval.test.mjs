@@ -13,7 +13,7 @@ import {
   JunctionProxy, Story, LONG, ports, sourceAccounts, sourceCount, subjectOf, checkMaildir,
   slowRelay, launchBrowser, signIn, visible, gone, text, until, screenshot, tasksTable, taskRow,
   openConnectivity, taskForm, fillTaskForm, clickInTaskForm, testConnection, retrieveNow,
-  account,
+  account, storedPassword,
 } from './lib/harness.mjs';
 
 const story = new Story(import.meta.filename ?? new URL(import.meta.url).pathname);
@@ -109,10 +109,12 @@ story.step('create a POP3 task: Test Connection OK, a wrong password fails, Save
   }, 'the server\'s account document to hold the new task');
   const task = doc.retrieval_tasks[0];
   const want = { type: 'pop3', server: POP3_SERVER, port: ports.spare1, encryption: 'none',
-    username: POP3.user, password: POP3.password };
+    username: POP3.user, password_set: true };
   for (const [key, value] of Object.entries(want)) {
     assert.equal(task[key], value, `the saved POP3 task's ${key}`);
   }
+  assert.equal(await storedPassword(context, proxy.url, 'retrieval_tasks', task.id), POP3.password,
+    'the saved POP3 task\'s password (GET /api/account/retrieval_tasks/{id}/secrets)');
   assert.equal(task.leave_on_server ?? false, false, 'the saved POP3 task\'s leave_on_server');
   pop3Id = task.id;
 });
@@ -232,6 +234,29 @@ story.step('a second run of each task adds nothing ("Done: 0 new")', async () =>
   'after the second runs');
 });
 
+story.step('a task moved to another server asks for its password again', async () => {
+  await openConnectivity(page);
+  await taskRow(page, IMAP_SERVER).getByRole('button', { name: 'Edit' }).click();
+  await visible(page.getByRole('heading', { name: 'Edit Retrieval Task' }),
+    'the heading "Edit Retrieval Task"');
+  await fillTaskForm(page, { 'Server Address': 'elsewhere.invalid' });
+  await clickInTaskForm(page, 'Test Connection');
+  const field = taskForm(page).getByLabel('Password', { exact: true });
+  await until(async () => (await field.getAttribute('aria-invalid')) === 'true',
+    'the Password field marked invalid after Test Connection with a changed server');
+  await text(taskForm(page), /type the password again/i,
+    'the form to ask for the password again (the stored one is not sent to a new server)');
+  await clickInTaskForm(page, 'Save');
+  await visible(page.getByRole('heading', { name: 'Edit Retrieval Task' }),
+    'the task form still open: Save without the password is refused');
+  await clickInTaskForm(page, 'Cancel');
+  await gone(page.getByRole('heading', { name: 'Edit Retrieval Task' }), 'the form after Cancel');
+  const task = (await account(context, proxy.url)).retrieval_tasks.find((t) => t.id === imapId);
+  assert.equal(task.server, IMAP_SERVER, 'the server still has the task where it was');
+  assert.equal(await storedPassword(context, proxy.url, 'retrieval_tasks', imapId), IMAP.password,
+    'and its password');
+});
+
 story.step('the page\'s IndexedDB copy of the account holds the tasks but no password', async () => {
   const stored = await page.evaluate(() => new Promise((resolve, reject) => {
     const open = indexedDB.open('junction');
@@ -307,7 +332,9 @@ story.step('edit a task offline; the edit reaches the server when the proxy is b
     return t && t.method === 'automatic' && t.destination_folder === 'Fetched' ? t : false;
   }, 'the offline edit (method automatic, destination folder "Fetched") on the server', LONG,
   (v) => JSON.stringify(v).slice(0, 300));
-  assert.equal(task.password, POP3.password, 'the edit keeps the task\'s password');
+  assert.equal(task.password_set, true, 'the edit keeps the task\'s password');
+  assert.equal(await storedPassword(context, proxy.url, 'retrieval_tasks', pop3Id), POP3.password,
+    'the edit keeps the task\'s password');
   await until(async () => !(await page.locator('#connection-state').isVisible()) ||
     !/Offline/.test(await page.locator('#connection-state').innerText()),
   'the "Offline" status to go away once the proxy is back', LONG);

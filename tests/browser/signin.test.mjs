@@ -74,3 +74,28 @@ story.step('Sign out returns to the sign-in form, ends the session and erases th
   await until(async () => !(await databases()).includes('junction'),
     'the IndexedDB database "junction" to be deleted by Sign out');
 });
+
+story.step('first start: the one-time password from its 0600 file, then one of my own', async () => {
+  const first = new JunctionProxy('signin-first');
+  await first.start();  // no users: serve creates "admin"
+  story.onCleanup(() => first.stop());
+  const file = path.join(first.data, 'initial-password');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600, `${file} is readable by its owner only`);
+  const oneTime = fs.readFileSync(file, 'utf8').trim();
+  const printed = fs.readFileSync(`${first.log}.out`, 'utf8');
+  assert.ok(printed.includes(file), `serve says where the one-time password is: ${printed}`);
+  assert.equal(printed.includes(oneTime), false, 'serve does not print the one-time password');
+  await signIn(page, first.url, 'admin', oneTime);
+  await visible(page.getByRole('heading', { name: 'Choose your password' }),
+    'the form "Choose your password" after signing in with the one-time password');
+  const refused = await api(context, first.url, 'GET', '/api/account');
+  assert.deepEqual([refused.status, refused.data && refused.data.code],
+    [403, 'password_change_required'], 'the server refuses the account until then');
+  await page.getByLabel('New password', { exact: true }).fill('admin-own-password-1');
+  await page.locator('#change-password').getByRole('button', { name: 'Save' }).click();
+  await visible(page.getByRole('heading', { name: 'Email Retrieval' }),
+    'the heading "Email Retrieval" once the password is chosen');
+  assert.equal((await api(context, first.url, 'GET', '/api/account')).status, 200,
+    'the account opens with the new password chosen');
+  assert.equal(fs.existsSync(file), false, 'the one-time password\'s file is gone');
+});

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   JunctionProxy, SmtpPeers, Story, SHORT, LONG, env, sourceAccounts, launchBrowser, signIn,
-  visible, gone, text, until, sleep, screenshot, api, account,
+  visible, gone, text, until, sleep, screenshot, api, account, storedPassword,
 } from './lib/harness.mjs';
 
 const story = new Story(import.meta.filename ?? new URL(import.meta.url).pathname);
@@ -182,6 +182,9 @@ story.step('create an SMTP account: Test SMTP Connection (wrong password fails, 
       assert.equal(saved[key], value, `the saved SMTP account's ${key}`);
     }
     assert.ok(saved.id, 'the saved SMTP account has an id');
+    assert.equal(saved.password_set, true, 'the saved SMTP account shows that a password is stored');
+    assert.equal(await storedPassword(context, proxy.url, 'smtp_accounts', saved.id),
+      SUBMIT.password, 'the saved SMTP account\'s password (GET /api/account/smtp_accounts/{id}/secrets)');
     await screenshot(page, 'smtp-accounts');
   });
 

@@ -491,10 +491,15 @@ rev=$(jv "$API_BODY" 'd["revision"]')
 ids=$(jv "$API_BODY" '[t["id"] for t in d["retrieval_tasks"]]')
 jt_check test "$code $rev $ids" = "412 1 [\"$SCHED_TASK\"]" -- "a stale PUT (If-Match 0) → 412 with the current document ($code, revision $rev, tasks $ids)"
 api "$SCHED_JAR" GET /api/account >/dev/null
-pw=$(jv "$API_BODY" 'd["retrieval_tasks"][0]["password"]')
-jt_check test "$pw" = "$ACCOUNT_SECRET" -- "GET /api/account returns the task's password to its owner"
+jt_check test "$(grep -c -- "$ACCOUNT_SECRET" "$API_BODY" || true)" = 0 -- "GET /api/account does not carry the task's password"
+jt_check test "$(jv "$API_BODY" 'd["retrieval_tasks"][0].get("password_set")')" = true -- "GET /api/account shows password_set for it"
+code=$(api "$SCHED_JAR" GET "/api/account/retrieval_tasks/$SCHED_TASK/secrets")
+pw=$(jv "$API_BODY" 'd["secrets"]["password"]')
+jt_check test "$code $pw" = "200 $ACCOUNT_SECRET" -- "GET /api/account/retrieval_tasks/{id}/secrets returns the task's password to its owner ($code)"
 api "$TESTER_JAR" GET /api/account >/dev/null
 jt_check test "$(grep -c "$ACCOUNT_SECRET" "$API_BODY" || true)" = 0 -- "another user's account does not show it"
+code=$(api "$TESTER_JAR" GET "/api/account/retrieval_tasks/$SCHED_TASK/secrets")
+jt_check test "$code $(grep -c -- "$ACCOUNT_SECRET" "$API_BODY" || true)" = "404 0" -- "nor do its secrets route ($code)"
 
 sched_ran() {
   status_of "$SCHED_JAR" "$SCHED_TASK"
@@ -757,5 +762,115 @@ jt_check test "$code" = 421 -- "a request for Host rebind.evil.example → 421 (
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "$BASE/api/session")
 jt_check test "$code" = 401 -- "... and one for Host localhost is served (401 without a session: $code)"
 serve_term "after the strangers"
+
+echo "-- credentials: the first start's password, file modes, sessions, a moved task"
+# A fresh data folder under a permissive umask: what serve creates must still be private.
+umask 022
+DATA=$JT_WORK/fresh-data
+serve_start fresh --config "$JT_WORK/slow.json"
+PW_FILE=$DATA/initial-password
+jt_expect_grep "$SERVE_OUT" "one-time password is in $PW_FILE" \
+  "the first start says where the one-time password of admin is"
+FIRST_PW=$(head -n 1 "$PW_FILE" 2>/dev/null || true)
+jt_check test "${#FIRST_PW}" -ge 10 -- "$PW_FILE holds a one-time password (${#FIRST_PW} characters)"
+if grep -qE 'one-time password [0-9a-f]{6,}' "$SERVE_OUT" "$SERVE_ERR" ||
+  [[ -z $FIRST_PW ]] || grep -qF -- "$FIRST_PW" "$SERVE_OUT" "$SERVE_ERR"; then
+  jt_fail "serve's output carries the one-time password (or there is none in the file)"
+else
+  jt_pass "serve's output does not carry the one-time password"
+fi
+for f in "$DATA:700" "$PW_FILE:600" "$DATA/junction.db:600" "$DATA/junction.db-wal:600" \
+  "$DATA/junction.db-shm:600" "$DATA/secret.key:600"; do
+  mode=$(stat -c %a "${f%:*}" 2>/dev/null || echo missing)
+  jt_check test "$mode" = "${f##*:}" -- "${f%:*} has mode ${f##*:} under umask 022 ($mode)"
+done
+
+ADMIN_JAR=$JT_WORK/api/admin.jar
+ADMIN2_JAR=$JT_WORK/api/admin2.jar
+code=$(sign_in "$ADMIN_JAR" admin "$FIRST_PW")
+must=$(jv "$JT_WORK/api/signin.body" 'd["must_change_password"]')
+jt_check test "$code $must" = "200 true" -- "admin signs in with the one-time password and must change it ($code $must)"
+code2=$(sign_in "$ADMIN2_JAR" admin "$FIRST_PW")
+code=$(api "$ADMIN_JAR" GET /api/account)
+jt_check test "$code $(jv "$API_BODY" 'd["code"]')" = "403 password_change_required" -- "the server refuses GET /api/account until the password is changed ($code)"
+code=$(api "$ADMIN_JAR" PUT /api/account -H 'If-Match: 0' -H "Origin: $BASE" \
+  -H 'Content-Type: application/json' --data-binary "@$JT_WORK/api/empty.json")
+jt_check test "$code" = 403 -- "and PUT /api/account ($code)"
+code=$(api "$ADMIN_JAR" GET /api/session)
+jt_check test "$code" = 200 -- "GET /api/session still answers ($code)"
+code=$(api "$ADMIN_JAR" POST /api/password -H "Origin: $BASE" -H 'Content-Type: application/json' \
+  -d "{\"old\":\"$FIRST_PW\",\"new\":\"admin-chosen-pw-1\"}")
+jt_check test "$code" = 204 -- "POST /api/password with the one-time password → 204 ($code)"
+jt_check test -n "$FIRST_PW" -a ! -e "$PW_FILE" -- "the one-time password's file is gone once it is changed"
+code=$(api "$ADMIN_JAR" GET /api/account)
+jt_check test "$code" = 200 -- "the session that changed the password goes on ($code)"
+code=$(api "$ADMIN2_JAR" GET /api/account)
+jt_check test "$code2 $code" = "200 401" -- "the user's other session ended with the password change (sign-in $code2, then $code)"
+
+# A task moved to another server, port, user or encryption loses its stored password.
+jt_task "$JT_WORK/tasks/moved.json" type=pop3 server=127.0.0.1 port="$DC_POP3_PORT" \
+  encryption=none username=sched1 password="$ACCOUNT_SECRET" leave_on_server=true \
+  destination_folder=INBOX method=manual
+put_task "$ADMIN_JAR" moved "$JT_WORK/tasks/moved.json"
+MOVED_TASK=$TASK_ID
+jt_check test "$PUT_STATUS" = 200 -- "admin saves a task ($PUT_STATUS)"
+moved_run() { # POST run, then wait for another finished run; its status in status.json
+  status_of "$ADMIN_JAR" "$MOVED_TASK"
+  MOVED_BEFORE=$(jv "$JT_WORK/api/status.json" 'd.get("last_run")')
+  [[ $(api "$ADMIN_JAR" POST "/api/tasks/$MOVED_TASK/run" -H "Origin: $BASE") == 202 ]] || return 1
+  wait_for 30 moved_run_finished
+}
+moved_run_finished() {
+  status_of "$ADMIN_JAR" "$MOVED_TASK"
+  [[ $(jv "$JT_WORK/api/status.json" 'd.get("last_run")') != "$MOVED_BEFORE" &&
+    $(jv "$JT_WORK/api/status.json" 'd["running"]') == false ]]
+}
+moved_run && ok=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') || ok=ERR
+jt_check test "$ok" = true -- "the task runs with its stored password ($ok)"
+rm -f "$JT_WORK/api/moved-put.json"
+"$DC_PY" - "$JT_WORK/api/moved-after.json" "$JT_WORK/api/moved-put.json" <<'PY' || true
+import json, sys
+doc = json.load(open(sys.argv[1]))
+del doc["revision"]
+doc["retrieval_tasks"][-1]["server"] = "localhost"  # same Dovecot, another name: a new place
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+[[ -s $JT_WORK/api/moved-put.json ]] || echo '{}' >"$JT_WORK/api/moved-put.json"
+rev=$(jv "$JT_WORK/api/moved-after.json" 'd["revision"]')
+code=$(api "$ADMIN_JAR" PUT /api/account -H "If-Match: $rev" -H "Origin: $BASE" \
+  -H 'Content-Type: application/json' --data-binary "@$JT_WORK/api/moved-put.json")
+cp "$API_BODY" "$JT_WORK/api/moved-after.json"
+set_flag=$(jv "$API_BODY" 'd["retrieval_tasks"][-1].get("password_set", False)')
+jt_check test "$code $set_flag" = "200 false" -- "PUT with the server changed and no password: the stored one is dropped ($code, password_set $set_flag)"
+code=$(api "$ADMIN_JAR" GET "/api/account/retrieval_tasks/$MOVED_TASK/secrets")
+jt_check test "$code $(jv "$API_BODY" 'd["secrets"]')" = "200 {}" -- "its secrets route has no password ($code $(head -c 100 "$API_BODY"))"
+logins_before=$(grep -c "Login: user=<sched1>" "$LOG" || true)
+moved_run && failure=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["failure"]') || failure=ERR
+jt_check test "$failure" = login -- "the moved task's run fails at the login ($failure: $(jv "$JT_WORK/api/status.json" 'd["last_run"]["message"]'))"
+logins_after=$(grep -c "Login: user=<sched1>" "$LOG" || true)
+jt_check test "$logins_after" = "$logins_before" -- "and nobody logged in as sched1 with the old password ($logins_before → $logins_after)"
+rm -f "$JT_WORK/api/moved-put.json"
+"$DC_PY" - "$JT_WORK/api/moved-after.json" "$JT_WORK/api/moved-put.json" "$ACCOUNT_SECRET" <<'PY' || true
+import json, sys
+doc = json.load(open(sys.argv[1]))
+del doc["revision"]
+doc["retrieval_tasks"][-1]["password"] = sys.argv[3]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+[[ -s $JT_WORK/api/moved-put.json ]] || echo '{}' >"$JT_WORK/api/moved-put.json"
+rev=$(jv "$JT_WORK/api/moved-after.json" 'd["revision"]')
+code=$(api "$ADMIN_JAR" PUT /api/account -H "If-Match: $rev" -H "Origin: $BASE" \
+  -H 'Content-Type: application/json' --data-binary "@$JT_WORK/api/moved-put.json")
+jt_check test "$code" = 200 -- "the password given again is stored ($code)"
+moved_run && ok=$(jv "$JT_WORK/api/status.json" 'd["last_run"]["ok"]') || ok=ERR
+jt_check test "$ok" = true -- "and the moved task runs again ($ok)"
+
+# `user passwd` on the command line ends every session of the user.
+printf '%s\n' admin-chosen-pw-2 | "$JT_BIN" user passwd --data "$DATA" admin >/dev/null
+code=$(api "$ADMIN_JAR" GET /api/account)
+jt_check test "$code" = 401 -- "junction-proxy user passwd ends the user's sessions ($code)"
+code=$(sign_in "$ADMIN_JAR" admin admin-chosen-pw-2)
+jt_check test "$code" = 200 -- "the new password signs in ($code)"
+serve_term "fresh data"
 
 jt_finish

@@ -80,6 +80,11 @@ http_response invalid(std::string_view message) {
   return json_error(400, "invalid", message);
 }
 
+http_response password_change_required() {
+  return json_error(403, "password_change_required",
+                    "choose your own password first (POST /api/password)");
+}
+
 // The body as a JSON object, or the 400 response to give instead.
 std::optional<json> parse_object(const http_request& request, http_response& error) {
   // nlohmann's reader stops at a raw NUL (never valid JSON) and would ignore what follows.
@@ -684,6 +689,12 @@ http_response api::dispatch(context& c) {
   const auto method_not_allowed = [] {
     return json_error(405, "method_not_allowed", "this method is not allowed here");
   };
+  if (c.session->must_change_password) {
+    const bool allowed =
+        (c.path == "/api/session" && (r.method == "GET" || r.method == "DELETE")) ||
+        (c.path == "/api/password" && r.method == "POST");
+    if (!allowed) return password_change_required();
+  }
   if (c.path == "/api/session") {
     if (r.method == "GET") return session_status(c);
     if (r.method == "DELETE") return sign_out(c);
@@ -697,6 +708,7 @@ http_response api::dispatch(context& c) {
     if (r.method == "PUT") return put_account(c);
     return method_not_allowed();
   }
+  if (c.path.substr(0, 13) == "/api/account/") return account_secrets(c, c.path.substr(13));
   if (c.path == "/api/events") return r.method == "GET" ? events(c) : method_not_allowed();
   if (c.path.substr(0, 11) == "/api/tasks/") return task_route(c, c.path.substr(11));
   if (c.path.substr(0, 13) == "/api/mailbox/") return mailbox_route(c, c.path.substr(13));
@@ -807,13 +819,18 @@ http_response api::change_password(context& c) {
     return json_error(403, "bad_credentials", "the current password is wrong");
   }
   attempt.succeeded();
-  c.store->set_password(name, *new_password);
+  // The other sessions end; this one stays, so the page goes on without signing in again.
+  c.store->set_password(name, *new_password, c.token);
+  if (!config_.data_dir.empty() && ascii::equals_ignore_case(name, initial_user_name)) {
+    std::error_code ec;
+    std::filesystem::remove(config_.data_dir / initial_password_file, ec);
+  }
   return empty_response(204);
 }
 
 http_response api::get_account(context& c) {
   const store::account_document account = c.store->load_account(c.session->user_id);
-  http_response response = json_response(200, account.document);
+  http_response response = json_response(200, store::without_secrets(account.document));
   response.set_header("ETag", etag(account.revision));
   return response;
 }
@@ -842,7 +859,7 @@ http_response api::put_account(context& c) {
   store::account_document current;
   const auto saved = c.store->save_account(user_id, *expected, document, &current);
   if (!saved) {
-    http_response response = json_response(412, current.document);
+    http_response response = json_response(412, store::without_secrets(current.document));
     response.set_header("ETag", etag(current.revision));
     return response;
   }
@@ -850,8 +867,59 @@ http_response api::put_account(context& c) {
     deps_.events->publish(user_id, {{"type", "account_changed"}, {"revision", saved->revision}});
   }
   if (deps_.tasks) deps_.tasks->account_changed(user_id);
-  http_response response = json_response(200, saved->document);
+  http_response response = json_response(200, store::without_secrets(saved->document));
   response.set_header("ETag", etag(saved->revision));
+  return response;
+}
+
+std::int64_t api::secrets_read_wait(const std::string& token, std::int64_t now) {
+  const std::string key = crypto::sha256_hex(token);
+  std::lock_guard lock(secrets_reads_mutex_);
+  if (secrets_reads_.size() > 10000) {
+    std::erase_if(secrets_reads_, [now](const auto& entry) {
+      return now - entry.second.window_start >= secrets_window_seconds;
+    });
+  }
+  secrets_reads& reads = secrets_reads_[key];
+  if (now - reads.window_start >= secrets_window_seconds || now < reads.window_start) {
+    reads = secrets_reads{now, 0};
+  }
+  if (reads.count >= secrets_reads_per_window) {
+    return std::max<std::int64_t>(1, reads.window_start + secrets_window_seconds - now);
+  }
+  ++reads.count;
+  return 0;
+}
+
+// GET /api/account/{list}/{id}/secrets: the stored secrets of one task or SMTP account, for
+// the run, Test Connection or send that needs them now.
+http_response api::account_secrets(context& c, std::string_view rest) {
+  const std::size_t slash = rest.find('/');
+  const std::string_view list = rest.substr(0, slash);
+  rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  const std::size_t second = rest.find('/');
+  const std::string_view id = rest.substr(0, second);
+  const std::string_view action =
+      second == std::string_view::npos ? std::string_view() : rest.substr(second + 1);
+  const bool known_list = list == "retrieval_tasks" || list == "smtp_accounts";
+  if (!known_list || !is_url_safe_id(id) || action != "secrets") {
+    return json_error(404, "not_found", "no such API route");
+  }
+  if (c.request.method != "GET") {
+    return json_error(405, "method_not_allowed", "this method is not allowed here");
+  }
+  if (const std::int64_t wait = secrets_read_wait(c.token, c.now); wait > 0) {
+    http_response response =
+        json_error(429, "rate_limited", "too many reads of stored passwords; try again later");
+    response.set_header("Retry-After", std::to_string(wait));
+    return response;
+  }
+  auto secrets = c.store->element_secrets(c.session->user_id, list, id);
+  if (!secrets) return json_error(404, "not_found", "no such item");
+  http_response response = json_response(
+      200,
+      {{"list", std::string(list)}, {"id", std::string(id)}, {"secrets", std::move(*secrets)}});
+  response.set_header("Pragma", "no-cache");
   return response;
 }
 
@@ -1148,6 +1216,7 @@ http_response api::bridge(context& c) {
   if (!c.token.empty()) c.session = c.store->find_session(c.token, c.now);
   if (!c.session) return json_error(401, "unauthenticated", "sign in first");
   touch_device(*c.session, r);
+  if (c.session->must_change_password) return password_change_required();
   if (r.method != "GET" || !r.websocket_upgrade) {
     http_response response =
         json_error(426, "upgrade_required", "the bridge speaks WebSocket only");

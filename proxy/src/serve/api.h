@@ -12,6 +12,15 @@
 // header naming the server's own origin (config.public_origin, or http(s)://HOST:PORT for an
 // accepted HOST and the listen port) or one of config.allowed_origins: 403 otherwise. The
 // server's own origin is never taken from the request's Host.
+// While the user must choose their own password (the first start's one-time password), every
+// route but GET and DELETE /api/session and POST /api/password, and the bridge, answer 403
+// "password_change_required".
+//
+// Secrets never leave in the account document (GET /api/account, the answers of PUT): a
+// stored password shows as "password_set": true (store::without_secrets). A run, a Test
+// Connection or a send reads it from GET /api/account/{list}/{id}/secrets, which answers
+// {"list", "id", "secrets": {"password": "..."}}, is never cached, and is rate-limited per
+// session.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +55,15 @@ struct api_dependencies {
   // Seconds since 1970; time(nullptr) when empty. Tests move it.
   std::function<std::int64_t()> clock;
 };
+
+// DATA/initial-password (0600) holds the one-time password of the user "admin" that the first
+// start creates; it is removed once that user changes the password.
+inline constexpr std::string_view initial_password_file = "initial-password";
+inline constexpr std::string_view initial_user_name = "admin";
+// GET /api/account/{list}/{id}/secrets: answers per session and per window of this many
+// seconds, then 429.
+inline constexpr int secrets_reads_per_window = 60;
+inline constexpr std::int64_t secrets_window_seconds = 60;
 
 class api {
  public:
@@ -86,6 +104,9 @@ class api {
   http_response change_password(context& c);
   http_response get_account(context& c);
   http_response put_account(context& c);
+  http_response account_secrets(context& c, std::string_view rest);
+  // Counts one read of secrets by this session; the seconds to wait when over the limit.
+  std::int64_t secrets_read_wait(const std::string& token, std::int64_t now);
   http_response task_route(context& c, std::string_view rest);
   http_response mailbox_route(context& c, std::string_view rest);
   http_response append_batch(context& c);
@@ -110,6 +131,13 @@ class api {
 
   std::mutex touched_mutex_;
   std::unordered_map<std::string, std::int64_t> touched_;  // device id → last touch
+
+  struct secrets_reads {
+    std::int64_t window_start = 0;
+    int count = 0;
+  };
+  std::mutex secrets_reads_mutex_;
+  std::unordered_map<std::string, secrets_reads> secrets_reads_;  // session digest → reads
 };
 
 // {"error": message, "code": code} with `status`.

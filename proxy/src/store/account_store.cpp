@@ -239,6 +239,36 @@ void keep_secrets(json& fresh, const json& old) {
   }
 }
 
+// The fields of a list's element that say where its secrets are sent: a stored password
+// goes only to the place it was given for. When one of them changes (or appears, or goes)
+// the stored secrets of the element are dropped unless the same write gives new ones;
+// otherwise a stolen session could point a task at its own server, or downgrade its
+// encryption, and have the proxy send the password there.
+struct secret_binding {
+  std::string_view list;
+  std::array<std::string_view, 6> fields;  // empty entries are unused
+};
+constexpr std::array<secret_binding, 2> kSecretBindings = {{
+    {kTasks, {"type", "server", "port", "username", "encryption", "pinned_cert_sha256"}},
+    {kSmtpAccounts, {"server", "port", "username", "encryption", "pinned_cert_sha256", ""}},
+}};
+
+bool same_place(std::string_view list, const json& fresh, const json& old) {
+  for (const secret_binding& binding : kSecretBindings) {
+    if (binding.list != list) continue;
+    for (std::string_view field : binding.fields) {
+      if (field.empty()) continue;
+      const std::string key(field);
+      const auto a = fresh.find(key);
+      const auto b = old.find(key);
+      const bool in_a = a != fresh.end() && !a->is_null();
+      const bool in_b = b != old.end() && !b->is_null();
+      if (in_a != in_b || (in_a && *a != *b)) return false;
+    }
+  }
+  return true;
+}
+
 void keep_stored_secrets(json& fresh, const json& old) {
   if (!old.is_object()) return;
   keep_secrets(fresh, old);  // top-level secrets and objects
@@ -254,7 +284,7 @@ void keep_stored_secrets(json& fresh, const json& old) {
         if (!before.is_object()) continue;
         const auto old_id = before.find("id");
         if (old_id != before.end() && *old_id == *id) {
-          keep_secrets(element, before);
+          if (same_place(it.key(), element, before)) keep_secrets(element, before);
           break;
         }
       }
@@ -316,14 +346,62 @@ void assign_ids(json& doc, const id_list& list) {
   }
 }
 
+constexpr std::string_view kSetSuffix = "_set";
+
+// "password_set" for "password": the marker without_secrets puts where a secret was.
+bool is_secret_marker(std::string_view key) {
+  if (key.size() <= kSetSuffix.size() || key.substr(key.size() - kSetSuffix.size()) != kSetSuffix) {
+    return false;
+  }
+  return is_secret_key(key.substr(0, key.size() - kSetSuffix.size()));
+}
+
+// Removes the secret markers anywhere below `node`.
+void erase_secret_markers(json& node) {
+  if (node.is_object()) {
+    for (auto it = node.begin(); it != node.end();) {
+      if (is_secret_marker(it.key())) {
+        it = node.erase(it);
+      } else {
+        erase_secret_markers(*it);
+        ++it;
+      }
+    }
+  } else if (node.is_array()) {
+    for (json& element : node) erase_secret_markers(element);
+  }
+}
+
+// Replaces every secret below `node` by its marker.
+void redact(json& node) {
+  if (node.is_object()) {
+    std::vector<std::string> secrets;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (is_secret_key(it.key())) {
+        secrets.push_back(it.key());
+      } else {
+        redact(*it);
+      }
+    }
+    for (const std::string& key : secrets) {
+      const bool stored = node[key].is_string();
+      node.erase(key);
+      if (stored) node[key + std::string(kSetSuffix)] = true;
+    }
+  } else if (node.is_array()) {
+    for (json& element : node) redact(element);
+  }
+}
+
 // Checks the shape save_account relies on and gives every element of an id list an id. The
-// derived fields "revision" and "secret_unreadable" are the store's to set, never the
-// client's.
+// derived fields "revision", "secret_unreadable" and the secret markers ("password_set")
+// are the store's to set, never the client's.
 json normalise(const json& document) {
   if (!document.is_object()) throw std::invalid_argument("account: the document is not an object");
   json doc = document;
   doc.erase("revision");
   doc.erase(kUnreadable);
+  erase_secret_markers(doc);
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     if (!it->is_array()) continue;
     for (json& element : *it) {
@@ -410,11 +488,23 @@ std::int64_t account_store::add_user(std::string_view name, std::string_view pas
   return sqlite3_last_insert_rowid(db_.handle());
 }
 
-bool account_store::set_password(std::string_view name, std::string_view password) {
+bool account_store::set_password(std::string_view name, std::string_view password,
+                                 std::string_view keep_session) {
   const std::string hash = crypto::hash_password(password, password_cost_);
+  database::transaction t(db_);
   query q(db_, "UPDATE users SET password_hash = ?2, must_change_password = 0 WHERE name = ?1");
   q.bind(1, name).bind(2, hash).run();
-  return sqlite3_changes(db_.handle()) > 0;
+  if (sqlite3_changes(db_.handle()) == 0) return false;
+  // Whoever held another session (a stolen cookie, a forgotten browser) must sign in again
+  // with the new password.
+  query(db_,
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1) "
+        "AND token_sha256 <> ?2")
+      .bind(1, name)
+      .bind(2, keep_session.empty() ? std::string() : crypto::sha256_hex(keep_session))
+      .run();
+  t.commit();
+  return true;
 }
 
 std::optional<user> account_store::find_user(std::string_view name) {
@@ -480,11 +570,12 @@ std::optional<session_info> account_store::find_session(std::string_view token, 
   // Looked up by digest: the comparison an attacker could time is on a hash they cannot
   // steer, so no constant-time compare is needed here.
   query q(db_,
-          "SELECT s.user_id, u.name, s.device_id, s.expires_at FROM sessions s "
-          "JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1 AND s.expires_at > ?2");
+          "SELECT s.user_id, u.name, s.device_id, s.expires_at, u.must_change_password "
+          "FROM sessions s JOIN users u ON u.id = s.user_id "
+          "WHERE s.token_sha256 = ?1 AND s.expires_at > ?2");
   q.bind(1, crypto::sha256_hex(token)).bind(2, now);
   if (!q.step()) return std::nullopt;
-  return session_info{q.integer(0), q.text(1), q.text(2), q.integer(3)};
+  return session_info{q.integer(0), q.text(1), q.text(2), q.integer(3), q.integer(4) != 0};
 }
 
 void account_store::delete_session(std::string_view token) {
@@ -594,6 +685,27 @@ std::optional<account_document> account_store::save_account(std::int64_t user_id
       .run();
   t.commit();
   return account_document{next, open_document(text, next, user_id, secrets_)};
+}
+
+std::optional<json> account_store::element_secrets(std::int64_t user_id, std::string_view list,
+                                                   std::string_view id) {
+  const account_document account = load_account(user_id);
+  const auto elements = account.document.find(std::string(list));
+  if (elements == account.document.end() || !elements->is_array()) return std::nullopt;
+  for (const json& element : *elements) {
+    if (!element.is_object()) continue;
+    const auto element_id = element.find("id");
+    if (element_id == element.end() || !element_id->is_string() ||
+        element_id->get_ref<const std::string&>() != id) {
+      continue;
+    }
+    json secrets = json::object();
+    for (auto it = element.begin(); it != element.end(); ++it) {
+      if (is_secret_key(it.key()) && it->is_string()) secrets[it.key()] = *it;
+    }
+    return secrets;
+  }
+  return std::nullopt;
 }
 
 // ---- Run history ----------------------------------------------------------------------------
@@ -729,6 +841,12 @@ int account_store::release_leases_of_owners(std::string_view owner_prefix) {
       .bind(1, owner_prefix)
       .run();
   return sqlite3_changes(db_.handle());
+}
+
+json without_secrets(const json& document) {
+  json copy = document;
+  redact(copy);
+  return copy;
 }
 
 }  // namespace junction::store

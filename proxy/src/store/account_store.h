@@ -24,7 +24,7 @@ namespace junction::store {
 struct user {
   std::int64_t id = 0;
   std::string name;
-  bool must_change_password = false;  // the one-time password printed at first start
+  bool must_change_password = false;  // the one-time password made at first start
 };
 
 struct session_info {
@@ -32,6 +32,7 @@ struct session_info {
   std::string user_name;
   std::string device_id;
   std::int64_t expires_at = 0;
+  bool must_change_password = false;  // of the user, as find_user reports it
 };
 
 struct device {
@@ -81,8 +82,11 @@ class account_store {
   // Users. add_user throws std::invalid_argument if the name exists or is empty.
   std::int64_t add_user(std::string_view name, std::string_view password,
                         bool must_change_password = false);
-  // false when there is no such user.
-  bool set_password(std::string_view name, std::string_view password);
+  // Sets the password (and clears must_change_password) and ends every session of the user
+  // but the one whose token is `keep_session` (the session that asked for the change; empty
+  // from the command line, which ends them all). false when there is no such user.
+  bool set_password(std::string_view name, std::string_view password,
+                    std::string_view keep_session = {});
   std::optional<user> find_user(std::string_view name);
   std::optional<user> check_password(std::string_view name, std::string_view password);
   std::int64_t user_count();
@@ -108,13 +112,24 @@ class account_store {
   account_document load_account(std::int64_t user_id);
   // Writes `document` if `expected_revision` is the current one: tasks and SMTP accounts
   // without "id" get a fresh one ("t…", "s…"); one whose "password" is absent (or null)
-  // keeps the stored password of the element with the same id in the same list; secrets are
-  // sealed. Throws std::invalid_argument when a list is not a list of objects or an id is
-  // used twice in one list. Returns the stored document (new revision), or, when
-  // the revision is stale, nullopt and `current` holds the current document.
+  // keeps the stored password of the element with the same id in the same list, unless the
+  // element now names another place to log in to (see kSecretBindings in the .cpp: a task's
+  // type, server, port, username, encryption or pinned certificate; the same for an SMTP
+  // account): then the stored secrets are dropped, so that a changed task never sends the
+  // old password anywhere new. Secrets are sealed. Markers such as "password_set" (see
+  // without_secrets) are the store's to set and are dropped from what is written. Throws
+  // std::invalid_argument when a list is not a list of objects or an id is used twice in one list.
+  // Returns the stored document (new revision), or, when the revision is stale, nullopt and
+  // `current` holds the current document.
   std::optional<account_document> save_account(std::int64_t user_id, std::int64_t expected_revision,
                                                const nlohmann::json& document,
                                                account_document* current);
+
+  // The opened secrets of one element of a top-level list (e.g. "retrieval_tasks", "t…"):
+  // {"password": "..."} with only the secrets that are stored (an empty object when none
+  // is, or when the stored one cannot be opened). nullopt when there is no such element.
+  std::optional<nlohmann::json> element_secrets(std::int64_t user_id, std::string_view list,
+                                                std::string_view id);
 
   // Run history, newest first.
   std::int64_t record_run(std::int64_t user_id, const run_record& run);
@@ -149,5 +164,11 @@ class account_store {
   // A hash at password_cost_ that matches no password (see check_password).
   std::string dummy_hash_;
 };
+
+// The account document as the page may see it: every secret field (password, tokens) is
+// removed and "<field>_set": true put beside where it was, e.g. a task with a stored
+// password has "password_set": true and no "password". Written back, the marker is ignored
+// and the missing password keeps the stored one.
+nlohmann::json without_secrets(const nlohmann::json& document);
 
 }  // namespace junction::store

@@ -1,6 +1,9 @@
 #include "store/database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <iterator>
@@ -122,7 +125,31 @@ struct statement {
 
 }  // namespace
 
+namespace {
+
+// The database holds password hashes, device and address history and run messages: only
+// its owner may read it. A new file is made 0600 before SQLite opens it (SQLite gives the
+// -wal and -shm files the mode of the database file); an existing file, or one left by an
+// older version under a wider umask, loses its group and other bits. Best effort: a file
+// this process does not own keeps its mode (SQLite still opens it if it may).
+void restrict_mode(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // SQLite reports why it cannot open the file
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::filesystem::path side = file.string() + suffix;
+    struct stat st {};
+    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(side.c_str(), 0600);
+    }
+  }
+}
+
+}  // namespace
+
 database::database(const std::filesystem::path& file) {
+  restrict_mode(file);
   if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";

@@ -666,9 +666,21 @@ export async function retrieveNow(page, context, base, { server, taskId, summary
   return { status, shown: final.text, seen: await runSeen(page) };
 }
 
-// The account document (GET /api/account) and its tasks.
+// The account document (GET /api/account) and its tasks. It holds no password: a stored one
+// shows as "password_set": true (read it with storedPassword).
 export async function account(context, base) {
   const { status, data, text: body } = await api(context, base, 'GET', '/api/account');
   if (status !== 200) throw new Error(`GET /api/account → ${status}: ${body.slice(0, 200)}`);
+  const passwords = JSON.stringify(data).match(/"password"\s*:/g);
+  if (passwords) throw new Error(`GET /api/account carries a password: ${body.slice(0, 300)}`);
   return data;
+}
+
+// The stored password of a task (list "retrieval_tasks") or SMTP account ("smtp_accounts"),
+// from GET /api/account/{list}/{id}/secrets; undefined when none is stored.
+export async function storedPassword(context, base, list, id) {
+  const route = `/api/account/${list}/${encodeURIComponent(id)}/secrets`;
+  const { status, data, text: body } = await api(context, base, 'GET', route);
+  if (status !== 200) throw new Error(`GET ${route} → ${status}: ${body.slice(0, 200)}`);
+  return data.secrets.password;
 }

@@ -109,6 +109,18 @@ class api_test : public ::testing::Test {
             {"password", "smtp secret"}};
   }
 
+  // GET /api/account/{list}/{id}/secrets with the current session.
+  http_response secrets_of(const std::string& list, const std::string& id) {
+    return api_->handle(authed("GET", "/api/account/" + list + "/" + id + "/secrets"));
+  }
+  // The stored password as the secrets route gives it; "(none)" when none is stored.
+  std::string stored_password(const std::string& list, const std::string& id) {
+    const http_response r = secrets_of(list, id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return "(error)";
+    return body_of(r)["secrets"].value("password", "(none)");
+  }
+
   http_response put_account(const json& document, std::optional<std::string> if_match) {
     http_request r = authed("PUT", "/api/account", document.dump());
     if (if_match) r.headers.push_back({"If-Match", *if_match});
@@ -356,7 +368,11 @@ TEST_F(api_test, put_saves_publishes_and_reschedules) {
   EXPECT_EQ(body["revision"], 1);
   ASSERT_EQ(body["retrieval_tasks"].size(), 1u);
   EXPECT_FALSE(body["retrieval_tasks"][0].value("id", "").empty());
-  EXPECT_EQ(body["retrieval_tasks"][0]["password"], "mail secret");
+  // Stored, but the answer shows only that it is; the secrets route gives it.
+  EXPECT_FALSE(body["retrieval_tasks"][0].contains("password"));
+  EXPECT_EQ(body["retrieval_tasks"][0]["password_set"], true);
+  EXPECT_EQ(stored_password("retrieval_tasks", body["retrieval_tasks"][0]["id"].get<std::string>()),
+            "mail secret");
 
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0], (json{{"type", "account_changed"}, {"revision", 1}}));
@@ -408,7 +424,8 @@ TEST_F(api_test, saved_task_may_leave_out_its_password_but_a_new_one_may_not) {
   task["interval_minutes"] = 30;
   const http_response r = put_account({{"retrieval_tasks", json::array({task})}}, "1");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(body_of(r)["retrieval_tasks"][0]["password"], "mail secret");
+  EXPECT_EQ(body_of(r)["retrieval_tasks"][0]["password_set"], true);
+  EXPECT_EQ(stored_password("retrieval_tasks", task["id"].get<std::string>()), "mail secret");
   EXPECT_EQ(body_of(r)["retrieval_tasks"][0]["interval_minutes"], 30);
 
   json fresh = valid_task();
@@ -431,7 +448,9 @@ TEST_F(api_test, smtp_accounts_are_saved_normalised_with_ids_and_listed) {
   ASSERT_EQ(accounts.size(), 2u);
   EXPECT_EQ(accounts[0]["server"], "smtp.example.com");
   EXPECT_EQ(accounts[0]["encryption"], "starttls");
-  EXPECT_EQ(accounts[0]["password"], "smtp secret");
+  EXPECT_FALSE(accounts[0].contains("password"));
+  EXPECT_EQ(accounts[0]["password_set"], true);
+  EXPECT_EQ(stored_password("smtp_accounts", accounts[0]["id"].get<std::string>()), "smtp secret");
   EXPECT_EQ(accounts[0]["id"].get<std::string>().substr(0, 1), "s");
   EXPECT_NE(accounts[0]["id"], accounts[1]["id"]);
   // Defaults filled in by the model: port 25, no encryption, authentication on.
@@ -508,13 +527,15 @@ TEST_F(api_test, saved_smtp_account_may_leave_out_its_password_but_a_new_one_may
       "0"));
   json account = saved["smtp_accounts"][0];
   account.erase("password");
-  account["port"] = 465;
-  account["encryption"] = "ssl";
+  // (A changed port or encryption would drop the stored password: see
+  // changing_where_a_password_goes_drops_it_unless_a_new_one_comes.)
+  account["display_name"] = "Alice at work";
   const http_response r = put_account(
       {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({account})}}, "1");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["password"], "smtp secret");
-  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["port"], 465);
+  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["password_set"], true);
+  EXPECT_EQ(stored_password("smtp_accounts", account["id"].get<std::string>()), "smtp secret");
+  EXPECT_EQ(body_of(r)["smtp_accounts"][0]["display_name"], "Alice at work");
   EXPECT_EQ(body_of(r)["smtp_accounts"][0]["id"], account["id"]);
 
   json fresh = valid_smtp_account();
@@ -523,6 +544,230 @@ TEST_F(api_test, saved_smtp_account_may_leave_out_its_password_but_a_new_one_may
       {{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({fresh})}}, "2");
   ASSERT_EQ(refused.status, 400);
   EXPECT_EQ(body_of(refused)["errors"][0]["field"], "smtp_accounts[0].password");
+}
+
+// ---- Secrets ----------------------------------------------------------------------------------
+
+TEST_F(api_test, no_answer_about_the_account_carries_a_password) {
+  sign_in_alice();
+  const json document = {{"retrieval_tasks", json::array({valid_task()})},
+                         {"smtp_accounts", json::array({valid_smtp_account()})}};
+  const http_response put = put_account(document, "0");
+  ASSERT_EQ(put.status, 200) << put.body;
+  const http_response get = api_->handle(authed("GET", "/api/account"));
+  ASSERT_EQ(get.status, 200);
+  const http_response stale = put_account(document, "0");
+  ASSERT_EQ(stale.status, 412);
+  for (const http_response* r : {&put, &get, &stale}) {
+    EXPECT_EQ(r->body.find("mail secret"), std::string::npos) << r->body;
+    EXPECT_EQ(r->body.find("smtp secret"), std::string::npos) << r->body;
+    const json body = body_of(*r);
+    EXPECT_FALSE(body["retrieval_tasks"][0].contains("password"));
+    EXPECT_EQ(body["retrieval_tasks"][0]["password_set"], true);
+    EXPECT_FALSE(body["smtp_accounts"][0].contains("password"));
+    EXPECT_EQ(body["smtp_accounts"][0]["password_set"], true);
+  }
+  // The page writes the document back as it got it, marker and all: the passwords stay.
+  const http_response again = put_account(body_of(get), "1");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(stored_password("retrieval_tasks",
+                            body_of(get)["retrieval_tasks"][0]["id"].get<std::string>()),
+            "mail secret");
+  EXPECT_EQ(
+      stored_password("smtp_accounts", body_of(get)["smtp_accounts"][0]["id"].get<std::string>()),
+      "smtp secret");
+  // The marker is the store's: it is not kept as a field of the task.
+  const auto stored = fixture_.store.load_account(fixture_.alice_id).document;
+  EXPECT_FALSE(stored["retrieval_tasks"][0].contains("password_set"));
+}
+
+TEST_F(api_test, secrets_route_gives_the_owner_the_stored_password_uncached) {
+  sign_in_alice();
+  const json saved = body_of(put_account({{"retrieval_tasks", json::array({valid_task()})},
+                                          {"smtp_accounts", json::array({valid_smtp_account()})}},
+                                         "0"));
+  const std::string task_id = saved["retrieval_tasks"][0]["id"];
+  const std::string account_id = saved["smtp_accounts"][0]["id"];
+
+  const http_response r = secrets_of("retrieval_tasks", task_id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r), (json{{"list", "retrieval_tasks"},
+                              {"id", task_id},
+                              {"secrets", {{"password", "mail secret"}}}}));
+  EXPECT_EQ(r.header("Cache-Control").value_or(""), "no-store");
+  EXPECT_EQ(body_of(secrets_of("smtp_accounts", account_id))["secrets"]["password"], "smtp secret");
+
+  EXPECT_EQ(secrets_of("retrieval_tasks", "t-no-such").status, 404);
+  EXPECT_EQ(secrets_of("smtp_accounts", task_id).status, 404);  // the id of another list
+  EXPECT_EQ(secrets_of("devices", task_id).status, 404);
+  EXPECT_EQ(api_->handle(authed("GET", "/api/account/retrieval_tasks/" + task_id)).status, 404);
+  EXPECT_EQ(
+      api_->handle(authed("PUT", "/api/account/retrieval_tasks/" + task_id + "/secrets")).status,
+      405);
+  const http_response anonymous =
+      api_->handle(request("GET", "/api/account/retrieval_tasks/" + task_id + "/secrets"));
+  EXPECT_EQ(anonymous.status, 401);
+
+  // Another user cannot read it.
+  fixture_.store.add_user("bob", "bob's long password");
+  const http_response bob = sign_in("bob", "bob's long password");
+  ASSERT_EQ(bob.status, 200);
+  token_ = std::string(bob.header("Set-Cookie").value_or("")).substr(17, 64);
+  EXPECT_EQ(secrets_of("retrieval_tasks", task_id).status, 404);
+}
+
+TEST_F(api_test, secrets_route_is_rate_limited_per_session) {
+  sign_in_alice();
+  const json saved = body_of(put_account({{"retrieval_tasks", json::array({valid_task()})}}, "0"));
+  const std::string id = saved["retrieval_tasks"][0]["id"];
+  for (int i = 0; i < secrets_reads_per_window; ++i) {
+    ASSERT_EQ(secrets_of("retrieval_tasks", id).status, 200) << "read " << i;
+  }
+  const http_response limited = secrets_of("retrieval_tasks", id);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(body_of(limited)["code"], "rate_limited");
+  EXPECT_EQ(limited.body.find("mail secret"), std::string::npos);
+  EXPECT_FALSE(std::string(limited.header("Retry-After").value_or("")).empty());
+  // Per session: another sign-in of the same user is not held up.
+  const std::string first = token_;
+  sign_in_alice();
+  EXPECT_EQ(secrets_of("retrieval_tasks", id).status, 200);
+  // And the first session reads again once the window has passed.
+  token_ = first;
+  EXPECT_EQ(secrets_of("retrieval_tasks", id).status, 429);
+  now_ += secrets_window_seconds;
+  EXPECT_EQ(secrets_of("retrieval_tasks", id).status, 200);
+}
+
+TEST_F(api_test, changing_where_a_password_goes_drops_it_unless_a_new_one_comes) {
+  sign_in_alice();
+  json task = valid_task();
+  task["port"] = 993;
+  task["encryption"] = "ssl";
+  std::int64_t revision = 0;
+  const auto save = [&](const json& t) {
+    const http_response r =
+        put_account({{"retrieval_tasks", json::array({t})}}, std::to_string(revision));
+    EXPECT_EQ(r.status, 200) << r.body;
+    revision = body_of(r)["revision"];
+    return body_of(r)["retrieval_tasks"][0];
+  };
+  task = save(task);
+  const std::string id = task["id"];
+  const std::vector<std::pair<std::string, json>> changes = {{"server", "attacker.example"},
+                                                             {"port", 143},
+                                                             {"username", "mallory"},
+                                                             {"encryption", "none"},
+                                                             {"type", "pop3"}};
+  for (const auto& [field, value] : changes) {
+    json changed = task;
+    changed.erase("password_set");
+    changed[field] = value;
+    if (field == "type") changed["port"] = 993;
+    const json after = save(changed);
+    EXPECT_FALSE(after.contains("password_set")) << field;
+    EXPECT_EQ(stored_password("retrieval_tasks", id), "(none)") << field << " changed";
+    // The same write with a new password keeps that one.
+    changed = task;
+    changed[field] = value;
+    if (field == "type") changed["port"] = 993;
+    changed["password"] = "new for " + field;
+    EXPECT_EQ(save(changed)["password_set"], true) << field;
+    EXPECT_EQ(stored_password("retrieval_tasks", id), "new for " + field);
+    // Back where it was, with the original password, for the next field.
+    changed = task;
+    changed["password"] = "mail secret";
+    save(changed);
+  }
+  // Anything else (the interval, the folder) keeps the stored password.
+  json other = task;
+  other["interval_minutes"] = 60;
+  other["destination_folder"] = "Elsewhere";
+  EXPECT_EQ(save(other)["password_set"], true);
+  EXPECT_EQ(stored_password("retrieval_tasks", id), "mail secret");
+
+  // SMTP accounts alike.
+  json account = valid_smtp_account();
+  http_response r =
+      put_account({{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({account})}},
+                  std::to_string(revision));
+  ASSERT_EQ(r.status, 200) << r.body;
+  account = body_of(r)["smtp_accounts"][0];
+  revision = body_of(r)["revision"];
+  account["server"] = "attacker.example";
+  r = put_account({{"retrieval_tasks", json::array()}, {"smtp_accounts", json::array({account})}},
+                  std::to_string(revision));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(body_of(r)["smtp_accounts"][0].contains("password_set"));
+  EXPECT_EQ(stored_password("smtp_accounts", account["id"].get<std::string>()), "(none)");
+}
+
+TEST_F(api_test, changing_the_password_ends_the_other_sessions_only) {
+  sign_in_alice();
+  const std::string other = token_;
+  sign_in_alice();
+  const std::string current = token_;
+  ASSERT_NE(other, current);
+  const http_response changed = api_->handle(
+      authed("POST", "/api/password",
+             json{{"old", store_fixture::alice_password}, {"new", "a much longer one"}}.dump()));
+  ASSERT_EQ(changed.status, 204) << changed.body;
+  EXPECT_EQ(api_->handle(authed("GET", "/api/account")).status, 200);
+  token_ = other;
+  EXPECT_EQ(api_->handle(authed("GET", "/api/account")).status, 401);
+}
+
+TEST_F(api_test, the_server_enforces_choosing_your_own_password) {
+  config_.data_dir = fixture_.folder.path();
+  make_api();
+  const std::filesystem::path file = config_.data_dir / initial_password_file;
+  write(file, "one-time-pw\n");
+  fixture_.store.add_user("admin", "one-time-pw", /*must_change_password=*/true);
+  const http_response in = sign_in("admin", "one-time-pw");
+  ASSERT_EQ(in.status, 200);
+  EXPECT_EQ(body_of(in)["must_change_password"], true);
+  token_ = std::string(in.header("Set-Cookie").value_or("")).substr(17, 64);
+
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"GET", "/api/account"},
+      {"PUT", "/api/account"},
+      {"GET", "/api/account/retrieval_tasks/t1/secrets"},
+      {"POST", "/api/tasks/t1/run"},
+      {"GET", "/api/tasks/t1/status"},
+      {"GET", "/api/events"},
+      {"GET", "/api/mailbox/folders"},
+      {"POST", "/api/mailbox/messages?folder=INBOX"},
+      {"PUT", "/api/session"},
+      {"GET", "/api/password"},
+      {"GET", "/api/nothing-here"},
+  };
+  for (const auto& [method, target] : refused) {
+    http_request r = authed(method, target, "{}");
+    r.headers.push_back({"If-Match", "0"});
+    const http_response answer = api_->handle(r);
+    EXPECT_EQ(answer.status, 403) << method << " " << target;
+    EXPECT_EQ(body_of(answer)["code"], "password_change_required") << method << " " << target;
+  }
+  http_request bridge = authed("GET", "/bridge");
+  bridge.websocket_upgrade = true;
+  bridge.headers.push_back({"Origin", own_origin});
+  EXPECT_EQ(api_->handle(bridge).status, 403);
+  EXPECT_EQ(api_->handle(bridge).kind, response_kind::message);
+  EXPECT_TRUE(mailbox_.appends.empty());
+  EXPECT_EQ(tasks_.account_changes, 0);
+
+  const http_response who = api_->handle(authed("GET", "/api/session"));
+  EXPECT_EQ(who.status, 200);
+  EXPECT_EQ(body_of(who)["must_change_password"], true);
+  EXPECT_TRUE(std::filesystem::exists(file));
+  ASSERT_EQ(api_->handle(authed("POST", "/api/password",
+                                json{{"old", "one-time-pw"}, {"new", "my own password"}}.dump()))
+                .status,
+            204);
+  EXPECT_FALSE(std::filesystem::exists(file)) << "the one-time password's file is removed";
+  EXPECT_EQ(api_->handle(authed("GET", "/api/account")).status, 200);
+  EXPECT_EQ(api_->handle(bridge).kind, response_kind::bridge);
+  EXPECT_EQ(api_->handle(authed("DELETE", "/api/session")).status, 204);
 }
 
 // ---- Tasks ----------------------------------------------------------------------------------

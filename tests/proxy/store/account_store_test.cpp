@@ -138,6 +138,36 @@ TEST_F(account_store_test, one_time_password_is_flagged_until_the_password_is_ch
   EXPECT_FALSE(store_.set_password("nobody", "x"));
 }
 
+TEST_F(account_store_test, a_password_change_ends_every_other_session_of_the_user) {
+  const std::int64_t alice = store_.add_user("alice", "first password");
+  const std::int64_t bob = store_.add_user("bob", "bob's password");
+  const std::string kept = store_.create_session(alice, "", 100, 1000);
+  const std::string other = store_.create_session(alice, "", 100, 1000);
+  const std::string bobs = store_.create_session(bob, "", 100, 1000);
+  ASSERT_TRUE(store_.set_password("Alice", "second password", kept));
+  EXPECT_TRUE(store_.find_session(kept, 101));
+  EXPECT_FALSE(store_.find_session(other, 101));
+  EXPECT_TRUE(store_.find_session(bobs, 101)) << "another user's sessions stay";
+
+  // From the command line there is no current session: every one ends.
+  ASSERT_TRUE(store_.set_password("alice", "third password"));
+  EXPECT_FALSE(store_.find_session(kept, 101));
+  EXPECT_TRUE(store_.find_session(bobs, 101));
+  // An unknown user changes nothing.
+  EXPECT_FALSE(store_.set_password("nobody", "x", bobs));
+  EXPECT_TRUE(store_.find_session(bobs, 101));
+}
+
+TEST_F(account_store_test, session_tells_whether_the_user_must_change_the_password) {
+  const std::int64_t admin = store_.add_user("admin", "one-time", /*must_change_password=*/true);
+  const std::string token = store_.create_session(admin, "", 100, 1000);
+  ASSERT_TRUE(store_.find_session(token, 101));
+  EXPECT_TRUE(store_.find_session(token, 101)->must_change_password);
+  ASSERT_TRUE(store_.set_password("admin", "chosen by me", token));
+  ASSERT_TRUE(store_.find_session(token, 101));
+  EXPECT_FALSE(store_.find_session(token, 101)->must_change_password);
+}
+
 // ---- Sessions and devices -------------------------------------------------------------------
 
 TEST_F(account_store_test, session_token_is_random_256_bits_and_only_its_digest_is_stored) {
@@ -287,6 +317,114 @@ TEST_F(account_store_test, save_without_a_password_keeps_the_stored_one) {
   EXPECT_FALSE(added->document["retrieval_tasks"][1].contains("password"));
 }
 
+json smtp_account(std::string_view server);  // below, beside the SMTP tests
+
+json model_task() {
+  return json{{"id", "t1"},         {"type", "imap"},        {"server", "imap.example.org"},
+              {"port", 993},        {"encryption", "ssl"},   {"username", "me"},
+              {"password", "mine"}, {"interval_minutes", 10}};
+}
+
+TEST_F(account_store_test, changing_where_a_task_logs_in_drops_its_stored_password) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  std::int64_t revision = 0;
+  const auto save = [&](const json& t) {
+    const auto saved = store_.save_account(uid, revision, json{{"retrieval_tasks", {t}}}, nullptr);
+    EXPECT_TRUE(saved);
+    if (!saved) return json();
+    revision = saved->revision;
+    return saved->document["retrieval_tasks"][0];
+  };
+  save(model_task());
+  const std::vector<std::pair<std::string, json>> changes = {
+      {"type", "pop3"},      {"server", "evil.example"},    {"port", 143},
+      {"username", "other"}, {"encryption", "none"},        {"pinned_cert_sha256", "ab"},
+      {"server", nullptr},   {"encryption", json::object()}};
+  for (const auto& [field, value] : changes) {
+    json changed = model_task();
+    changed.erase("password");
+    if (value.is_null()) {
+      changed.erase(field);
+    } else {
+      changed[field] = value;
+    }
+    EXPECT_FALSE(save(changed).contains("password")) << field << " → " << value.dump();
+    EXPECT_EQ(store_.element_secrets(uid, "retrieval_tasks", "t1").value_or(json("absent")),
+              json::object());
+    // With a new password in the same write, that one is stored.
+    changed["password"] = "new one";
+    EXPECT_EQ(save(changed)["password"], "new one") << field;
+    save(model_task());  // back where it was, with its password
+  }
+  // A field that does not say where the password goes keeps it.
+  json other = model_task();
+  other.erase("password");
+  other["interval_minutes"] = 60;
+  other["leave_on_server"] = true;
+  EXPECT_EQ(save(other)["password"], "mine");
+}
+
+TEST_F(account_store_test, changing_where_an_smtp_password_goes_drops_it) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json account = smtp_account("smtp.example.org");
+  account["id"] = "s1";
+  account["password"] = "smtp secret";
+  ASSERT_TRUE(store_.save_account(uid, 0, json{{"smtp_accounts", {account}}}, nullptr));
+  account.erase("password");
+  account["port"] = 465;
+  account["encryption"] = "ssl";
+  const auto moved = store_.save_account(uid, 1, json{{"smtp_accounts", {account}}}, nullptr);
+  ASSERT_TRUE(moved);
+  EXPECT_FALSE(moved->document["smtp_accounts"][0].contains("password"));
+  EXPECT_EQ(store_.element_secrets(uid, "smtp_accounts", "s1").value_or(json("absent")),
+            json::object());
+}
+
+TEST_F(account_store_test, the_page_sees_markers_where_secrets_are_and_reads_them_one_by_one) {
+  const std::int64_t uid = store_.add_user("alice", "pw");
+  json without_password = model_task();
+  without_password["id"] = "t2";
+  without_password.erase("password");
+  json account = smtp_account("smtp.example.org");
+  account["id"] = "s1";
+  account["password"] = "smtp secret";
+  const auto saved = store_.save_account(
+      uid, 0,
+      json{{"retrieval_tasks", {model_task(), without_password}},
+           {"smtp_accounts", {account}},
+           {"providers", {{{"id", "p1"}, {"oauth", {{"refresh_token", "rt"}}}}}}},
+      nullptr);
+  ASSERT_TRUE(saved);
+  const json page = without_secrets(saved->document);
+  const std::string text = page.dump();
+  for (const char* secret : {"\"mine\"", "smtp secret", "\"rt\""}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
+  }
+  EXPECT_EQ(page["retrieval_tasks"][0]["password_set"], true);
+  EXPECT_FALSE(page["retrieval_tasks"][1].contains("password_set"));
+  EXPECT_EQ(page["smtp_accounts"][0]["password_set"], true);
+  EXPECT_EQ(page["providers"][0]["oauth"]["refresh_token_set"], true);
+  EXPECT_EQ(page["retrieval_tasks"][0]["server"], "imap.example.org");
+
+  EXPECT_EQ(store_.element_secrets(uid, "retrieval_tasks", "t1").value_or(json("absent")),
+            (json{{"password", "mine"}}));
+  EXPECT_EQ(store_.element_secrets(uid, "retrieval_tasks", "t2").value_or(json("absent")),
+            json::object());
+  EXPECT_EQ(store_.element_secrets(uid, "smtp_accounts", "s1").value_or(json("absent")),
+            (json{{"password", "smtp secret"}}));
+  EXPECT_FALSE(store_.element_secrets(uid, "retrieval_tasks", "s1"));
+  EXPECT_FALSE(store_.element_secrets(uid, "nothing", "t1"));
+  EXPECT_FALSE(store_.element_secrets(store_.add_user("bob", "pw"), "retrieval_tasks", "t1"));
+
+  // Written back as the page has it, the markers go and the passwords stay.
+  const auto again = store_.save_account(uid, 1, page, nullptr);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->document["retrieval_tasks"][0]["password"], "mine");
+  EXPECT_FALSE(again->document["retrieval_tasks"][0].contains("password_set"));
+  EXPECT_EQ(again->document["providers"][0]["oauth"]["refresh_token"], "rt");
+  EXPECT_FALSE(read_raw_document(uid)["smtp_accounts"][0].contains("password_set"));
+}
+
 TEST_F(account_store_test, clear_text_secrets_never_reach_the_database_files) {
   const std::int64_t uid = store_.add_user("alice", "pw");
   json t = task("imap.distinct-host.example");
@@ -434,14 +572,16 @@ TEST_F(account_store_test, smtp_account_saved_without_a_password_keeps_the_store
 
   json without = smtp_account("smtp.example.org");
   without["id"] = "s1";
-  without["port"] = 465;
+  // (Not the port: a changed port drops the password, see
+  // changing_where_an_smtp_password_goes_drops_it.)
+  without["display_name"] = "Jane at work";
   json t_without = task("pop.example.org");
   t_without["id"] = "s1";
   const auto kept = store_.save_account(
       uid, 1, json{{"retrieval_tasks", {t_without}}, {"smtp_accounts", {without}}}, nullptr);
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->document["smtp_accounts"][0]["password"], "smtp first secret");
-  EXPECT_EQ(kept->document["smtp_accounts"][0]["port"], 465);
+  EXPECT_EQ(kept->document["smtp_accounts"][0]["display_name"], "Jane at work");
   EXPECT_EQ(kept->document["retrieval_tasks"][0]["password"], "task secret");
 
   without["password"] = nullptr;

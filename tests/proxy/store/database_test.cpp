@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <stdexcept>
 #include <string>
@@ -48,6 +49,38 @@ TEST(database, fresh_database_gets_every_migration_and_reopening_changes_nothing
   database again(file);
   EXPECT_EQ(again.schema_version(), database::latest_schema_version());
   EXPECT_EQ(again.load_retrieval_state("pop3:alice@example.org"), R"({"seen":["a"]})");
+}
+
+int mode_of(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 07777);
+}
+
+TEST(database, files_are_readable_by_the_owner_only_whatever_the_umask) {
+  temp_dir dir;
+  const auto file = dir.path() / "junction.db";
+  const mode_t old_umask = ::umask(022);
+  {
+    database db(file);
+    db.save_retrieval_state("k", "{}");
+    EXPECT_EQ(mode_of(file), 0600);
+    EXPECT_EQ(mode_of(file.string() + "-wal"), 0600);
+    EXPECT_EQ(mode_of(file.string() + "-shm"), 0600);
+  }
+  // A database an older version left readable by everyone is narrowed when opened.
+  const auto old_file = dir.path() / "old.db";
+  {
+    database db(old_file);
+    db.save_retrieval_state("k", "{}");
+  }
+  ::chmod(old_file.c_str(), 0644);
+  {
+    database db(old_file);
+    EXPECT_EQ(mode_of(old_file), 0600);
+    EXPECT_EQ(db.load_retrieval_state("k"), "{}");
+  }
+  ::umask(old_umask);
 }
 
 TEST(database, version_1_database_upgrades_and_keeps_its_retrieval_state) {
