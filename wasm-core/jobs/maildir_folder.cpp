@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/digest.h"
+#include "common/utf8.h"
 #include "imap/mutf7.h"
 
 namespace junction::jobs {
@@ -40,35 +41,6 @@ void append_escaped(std::string& out, std::string_view mutf7) {
       out += c;
     }
   }
-}
-
-// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF); 0 when it is not one.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (b(k) < 0x80 || b(k) > 0xbf) return 0;
-  }
-  return n;
 }
 
 }  // namespace
@@ -148,7 +120,7 @@ storable_folder make_storable(std::string_view folder) {
   std::vector<std::size_t> boundaries{0};
   bool replaced = false;
   for (std::size_t i = 0; i < folder.size();) {
-    const std::size_t n = utf8_sequence(folder, i);
+    const std::size_t n = utf8::sequence_length(folder, i);
     if (n == 0 || (n == 1 && is_control(static_cast<unsigned char>(folder[i])))) {
       clean += '_';
       replaced = true;

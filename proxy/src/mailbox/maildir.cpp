@@ -20,6 +20,7 @@
 #include "mailbox/maildir.h"
 
 #include "common/digest.h"
+#include "common/utf8.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -99,33 +100,6 @@ std::string flag_suffix(unsigned flags) {
 
 constexpr const char* lock_file_name = "junction-lock";
 
-// The length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629 §4: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
-std::size_t utf8_sequence(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = byte(0);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
-  for (std::size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
-  }
-  return n;
-}
-
 // A folder name for an error message, which reaches logs and JSON: well-formed UTF-8 kept,
 // any other byte outside printable ASCII as \xNN (the name may be the very thing that is
 // wrong), cut to a length a log line can hold.
@@ -137,7 +111,7 @@ std::string printable(std::string_view name) {
   while (i < name.size() && i < limit) {
     const auto c = static_cast<unsigned char>(name[i]);
     if (c >= 0x80) {
-      if (const std::size_t n = utf8_sequence(name.substr(i)); n != 0) {
+      if (const std::size_t n = utf8::sequence_length(name, i); n != 0) {
         out.append(name.substr(i, n));
         i += n;
         continue;
