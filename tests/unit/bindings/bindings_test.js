@@ -6,6 +6,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const {Pop3Peer} = require('./pop3_peer.js');
 const {MemoryMailbox, drive} = require('./js_driver.js');
@@ -152,7 +153,15 @@ test('POP3 retrieval delivers every message byte for byte and keeps them on the 
   // The saved state names every message, so the next run knows them.
   assert.ok(r.states.length >= 1);
   const state = JSON.parse(r.states[r.states.length - 1]);
-  assert.deepEqual(state.seen, ['uid-1', 'uid-2', 'uid-3']);
+  // Each seen message with its size and SHA-256, so that a UIDL the server hands out again for
+  // other content is a new message (checked here against node's own SHA-256).
+  assert.deepEqual(state.seen.map((e) => e.id), ['uid-1', 'uid-2', 'uid-3']);
+  state.seen.forEach((e, i) => {
+    const bytes = mailbox.messages[i].bytes;
+    assert.equal(e.size, bytes.length, `size of ${e.id}`);
+    assert.equal(e.sha256, crypto.createHash('sha256').update(bytes).digest('hex'),
+                 `sha256 of ${e.id}`);
+  });
 
   // Second run from the saved state: the server still has all three, nothing is fetched.
   const again = run(core, peer, mailbox, task({leave_on_server: true}),
