@@ -161,8 +161,9 @@ main() {
   echo "== native build"
   if cmake -S . -B build -G Ninja -DJUNCTION_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
      cmake --build build -j"$jobs"; then
-    # The browser tests need the web app of the WebAssembly build: they run after it.
-    run_ctest native build -LE browser
+    # The browser tests and the install test need the web app of the WebAssembly build: they
+    # run after it.
+    run_ctest native build -LE 'browser|install'
   else
     step_failed "native build"
   fi
@@ -175,11 +176,13 @@ main() {
     step_failed "WebAssembly build"
   fi
 
-  echo "== browser tests (the WebAssembly build's web app in Chromium, native junction-proxy)"
+  # The WebAssembly build's web app: in Chromium with the native junction-proxy, and installed
+  # with the binary by cmake --install (tests/install).
+  echo "== browser and install tests"
   # Skipped (exit 77) when build-wasm/www, Chromium or tests/browser/node_modules is missing,
   # except under CI=true, where that is a failure (tests/browser/run.sh); either way the
   # summary line counts it as skipped, not passed.
-  run_ctest browser build -L browser
+  run_ctest browser build -L 'browser|install'
 
   echo "== sanitizer build (ASan + UBSan)"
   if cmake -S . -B build-asan -G Ninja -DJUNCTION_WERROR=ON -DJUNCTION_SANITIZE=ON \

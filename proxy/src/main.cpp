@@ -525,18 +525,31 @@ int run_send(const arguments& args) {
   return 0;
 }
 
-std::filesystem::path default_web_root(const char* argv0) {
-  // Beside a build (build/proxy/src/junction-proxy -> web/) or an installation.
+// A folder holding the assembled web app: the page and the WebAssembly core it runs. The raw
+// web/ folder of a checkout is not one (the page would say it cannot load its engine).
+bool is_web_app(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(dir / "index.html", ec) &&
+         std::filesystem::is_regular_file(dir / "junction-core.wasm", ec);
+}
+
+// Where `serve` looks for the web app when --web is not given, in order: beside an
+// installation (PREFIX/bin/junction-proxy -> PREFIX/share/junction/www, what `cmake --install`
+// lays out, for any prefix), beside a build in a checkout (build-wasm/www, what
+// toolchains/run.sh assembles), then the system's share folders.
+std::vector<std::filesystem::path> web_app_candidates(const char* argv0) {
   std::error_code ec;
   auto exe = std::filesystem::canonical("/proc/self/exe", ec);
   if (ec) exe = std::filesystem::absolute(argv0);
+  std::vector<std::filesystem::path> out{exe.parent_path().parent_path() / "share" / "junction" /
+                                         "www"};
   for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
        dir = dir.parent_path()) {
-    if (std::filesystem::exists(dir / "web" / "index.html")) return dir / "web";
+    out.push_back(dir / "build-wasm" / "www");
   }
-  if (std::filesystem::exists("/usr/share/junction/web/index.html"))
-    return "/usr/share/junction/web";
-  return std::filesystem::current_path() / "web";
+  out.emplace_back("/usr/local/share/junction/www");
+  out.emplace_back("/usr/share/junction/www");
+  return out;
 }
 
 std::string read_password_from_stdin() {
@@ -625,7 +638,34 @@ int run_serve(int argc, char** argv) {
   if (auto error = junction::serve::parse_serve_arguments(argc, argv, 2, config); !error.empty()) {
     return usage_error(error);
   }
-  if (config.web_root.empty()) config.web_root = default_web_root(argv[0]);
+  if (config.web_root.empty()) {
+    const auto candidates = web_app_candidates(argv[0]);
+    for (const auto& dir : candidates) {
+      if (is_web_app(dir)) {
+        config.web_root = dir;
+        break;
+      }
+    }
+    if (config.web_root.empty()) {
+      std::cerr << "junction-proxy serve: no web app to serve. Looked for index.html with "
+                   "junction-core.wasm in:\n";
+      for (const auto& dir : candidates) std::cerr << "  " << dir.string() << "\n";
+      std::cerr << "Build it with `bash toolchains/run.sh` (it assembles build-wasm/www), "
+                   "install it with `cmake --install` (README, \"Installing\"), or name it "
+                   "with --web DIR.\n";
+      return 1;
+    }
+  } else if (!is_web_app(config.web_root)) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(config.web_root / "index.html", ec)) {
+      std::cerr << "junction-proxy serve: --web " << config.web_root.string()
+                << " holds no index.html: there is no web app there to serve.\n";
+      return 1;
+    }
+    std::cerr << "junction-proxy serve: warning: --web " << config.web_root.string()
+              << " has no junction-core.wasm; the page will not be able to run retrievals "
+                 "or sends (build the web app: build-wasm/www).\n";
+  }
   // Signals are taken by one waiting thread; every other thread blocks them.
   sigset_t signals;
   sigemptyset(&signals);

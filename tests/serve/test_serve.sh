@@ -56,7 +56,9 @@ serve_start() {
   SERVE_N=$((SERVE_N + 1))
   SERVE_OUT=$JT_WORK/serve/$name.out
   SERVE_ERR=$JT_WORK/serve/$name.err
+  # The API's tests need no WebAssembly build: the raw web/ folder is served (with a warning).
   SSL_CERT_FILE=$DC_CA "$JT_BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" \
+    --web "$SERVE_DIR/../../web" \
     --allow "127.0.0.1:$DC_POP3_PORT" --allow "127.0.0.1:$DC_IMAP_PORT" \
     --allow "localhost:$DC_POP3_PORT" --allow "localhost:$DC_IMAP_PORT" \
     --allow "localhost:$DC_POP3S_PORT" --allow "localhost:$DC_IMAPS_PORT" \

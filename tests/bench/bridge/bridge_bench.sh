@@ -124,7 +124,8 @@ start_junction() {
   printf '{"max_bridges_per_user": %d, "max_connections_per_address": 0}\n' "$hold" \
     >"$work/junction.json"
   "$proxy" serve --data "$work/data" --listen "127.0.0.1:$junction_port" \
-    --config "$work/junction.json" --allow "127.0.0.1:$upstream_port" >>"$work/junction.log" 2>&1 &
+    --config "$work/junction.json" --allow "127.0.0.1:$upstream_port" --web "$root/web" \
+    >>"$work/junction.log" 2>&1 &
   junction_pid=$!
   wait_port "$junction_port" "junction-proxy"
 }
