@@ -502,14 +502,6 @@ http_response api::handle(const http_request& request) {
 
 namespace {
 
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // host = IP-literal / IPv4address / reg-name; authority = host [ ":" port ] (RFC 3986 3.2).
 // Splits an authority into its host (lower-cased, without the brackets of an IPv6 literal)
 // and its port (empty when absent). false when it does not have that shape.
@@ -519,11 +511,11 @@ bool split_authority(std::string_view authority, std::string& host, std::string&
   if (authority.front() == '[') {
     const std::size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
-    host = lower_ascii(authority.substr(1, close - 1));
+    host = ascii::lower(authority.substr(1, close - 1));
     rest = authority.substr(close + 1);
   } else {
     const std::size_t colon = authority.find(':');
-    host = lower_ascii(authority.substr(0, colon));
+    host = ascii::lower(authority.substr(0, colon));
     rest = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
   }
   if (host.empty()) return false;
@@ -569,7 +561,7 @@ bool api::is_own_host(std::string_view host) const {
       return true;
     }
   }
-  const std::string listen = lower_ascii(config_.listen_address);
+  const std::string listen = ascii::lower(config_.listen_address);
   if (host == listen) return true;
   const bool loopback = listen.rfind("127.", 0) == 0 || listen == "::1";
   if (loopback) return host == "localhost" || host == "127.0.0.1" || host == "::1";
@@ -901,8 +893,7 @@ http_response api::account_secrets(context& c, std::string_view rest) {
   const std::string_view id = rest.substr(0, second);
   const std::string_view action =
       second == std::string_view::npos ? std::string_view() : rest.substr(second + 1);
-  const bool known_list = list == "retrieval_tasks" || list == "smtp_accounts";
-  if (!known_list || !is_url_safe_id(id) || action != "secrets") {
+  if (!store::account_store::is_id_list(list) || !is_url_safe_id(id) || action != "secrets") {
     return json_error(404, "not_found", "no such API route");
   }
   if (c.request.method != "GET") {

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <set>
@@ -239,24 +240,30 @@ void keep_secrets(json& fresh, const json& old) {
   }
 }
 
-// The fields of a list's element that say where its secrets are sent: a stored password
-// goes only to the place it was given for. When one of them changes (or appears, or goes)
-// the stored secrets of the element are dropped unless the same write gives new ones;
+// The top-level lists whose elements the store gives ids to (a retrieval task "t…", an SMTP
+// account "s…"). The ids name the places of their secrets (the seal's context) and let a
+// written element without a password keep the stored one, so every list with secrets
+// inside its elements belongs here.
+//
+// `bound_to` are the fields of an element that say where its secrets are sent: a stored
+// password goes only to the place it was given for. When one of them changes (or appears, or
+// goes) the stored secrets of the element are dropped unless the same write gives new ones;
 // otherwise a stolen session could point a task at its own server, or downgrade its
 // encryption, and have the proxy send the password there.
-struct secret_binding {
-  std::string_view list;
-  std::array<std::string_view, 6> fields;  // empty entries are unused
+struct id_list {
+  const char* key;
+  const char* id_prefix;
+  std::array<std::string_view, 6> bound_to;  // empty entries are unused
 };
-constexpr std::array<secret_binding, 2> kSecretBindings = {{
-    {kTasks, {"type", "server", "port", "username", "encryption", "pinned_cert_sha256"}},
-    {kSmtpAccounts, {"server", "port", "username", "encryption", "pinned_cert_sha256", ""}},
+constexpr std::array<id_list, 2> kIdLists = {{
+    {kTasks, "t", {"type", "server", "port", "username", "encryption", "pinned_cert_sha256"}},
+    {kSmtpAccounts, "s", {"server", "port", "username", "encryption", "pinned_cert_sha256", ""}},
 }};
 
 bool same_place(std::string_view list, const json& fresh, const json& old) {
-  for (const secret_binding& binding : kSecretBindings) {
-    if (binding.list != list) continue;
-    for (std::string_view field : binding.fields) {
+  for (const id_list& binding : kIdLists) {
+    if (binding.key != list) continue;
+    for (std::string_view field : binding.bound_to) {
       if (field.empty()) continue;
       const std::string key(field);
       const auto a = fresh.find(key);
@@ -301,16 +308,6 @@ void drop_null_secrets(json& doc, std::int64_t user_id) {
   visit_document(doc, user_id, f);
   for (auto& [container, key] : nulls) container->erase(key);
 }
-
-// The top-level lists whose elements the store gives ids to (a retrieval task "t…", an SMTP
-// account "s…"). The ids name the places of their secrets (the seal's context) and let a
-// written element without a password keep the stored one, so every list with secrets
-// inside its elements belongs here.
-struct id_list {
-  const char* key;
-  const char* id_prefix;
-};
-constexpr std::array<id_list, 2> kIdLists = {{{kTasks, "t"}, {kSmtpAccounts, "s"}}};
 
 // Checks the shape of one id list and gives every element without an id a fresh one.
 void assign_ids(json& doc, const id_list& list) {
@@ -687,8 +684,14 @@ std::optional<account_document> account_store::save_account(std::int64_t user_id
   return account_document{next, open_document(text, next, user_id, secrets_)};
 }
 
+bool account_store::is_id_list(std::string_view name) {
+  return std::any_of(kIdLists.begin(), kIdLists.end(),
+                     [name](const id_list& list) { return list.key == name; });
+}
+
 std::optional<json> account_store::element_secrets(std::int64_t user_id, std::string_view list,
                                                    std::string_view id) {
+  if (!is_id_list(list)) return std::nullopt;
   const account_document account = load_account(user_id);
   const auto elements = account.document.find(std::string(list));
   if (elements == account.document.end() || !elements->is_array()) return std::nullopt;

@@ -125,9 +125,13 @@ class account_store {
                                                const nlohmann::json& document,
                                                account_document* current);
 
+  // Whether `name` is a top-level list whose elements have ids (and may hold secrets):
+  // "retrieval_tasks", "smtp_accounts".
+  static bool is_id_list(std::string_view name);
   // The opened secrets of one element of a top-level list (e.g. "retrieval_tasks", "t…"):
   // {"password": "..."} with only the secrets that are stored (an empty object when none
-  // is, or when the stored one cannot be opened). nullopt when there is no such element.
+  // is, or when the stored one cannot be opened). nullopt when there is no such element
+  // (or `list` is not an id list).
   std::optional<nlohmann::json> element_secrets(std::int64_t user_id, std::string_view list,
                                                 std::string_view id);
 
