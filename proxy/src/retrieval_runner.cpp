@@ -83,12 +83,15 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
   // Before a step that cannot be undone: false (and the run is failing) when the lease is
   // gone. What the job queued for the server is dropped unsent: a POP3 server applies the
   // DELEs of a session only at its QUIT, so a session cut here deletes nothing.
-  auto still_leased = [&] {
-    if (lease_lost) return false;
-    if (!options.lease || options.lease->held()) return true;
+  auto lose_lease = [&] {
     lease_lost = true;
     outgoing.clear();
     job->on_failure(failure_kind::cancelled, lease_lost_message);
+  };
+  auto still_leased = [&] {
+    if (lease_lost) return false;
+    if (!options.lease || options.lease->held()) return true;
+    lose_lease();
     return false;
   };
 
@@ -192,9 +195,7 @@ jobs::run_summary run_retrieval(const model::retrieval_task& task, const run_opt
             // between them (as for the browser's PUT of the state).
             store::database::transaction transaction(*db);
             if (!options.lease->held_in(*db)) {
-              lease_lost = true;
-              outgoing.clear();
-              job->on_failure(failure_kind::cancelled, lease_lost_message);
+              lose_lease();
               break;
             }
             db->save_retrieval_state(task_key, e.bytes);
