@@ -269,6 +269,19 @@ bool scheduler::too_many_runs(std::int64_t user_id) const {
          running_.size() >= static_cast<std::size_t>(std::max(1, config_.max_runs_total));
 }
 
+task_runner::start_result scheduler::refuse_busy(std::int64_t user_id, const std::string& task_id,
+                                                 bool lease_taken) {
+  // Bounded threads (review F17): a scheduled run looks again in a little while.
+  store::database db(config_.data_dir / "junction.db");
+  store::account_store accounts(db, secrets_);
+  if (lease_taken) accounts.release_lease(lease_key(user_id, task_id), owner_);
+  if (auto entry = accounts.schedule(user_id, task_id)) {
+    entry->next_run_at = now_seconds() + 30;
+    accounts.set_schedule(*entry);
+  }
+  return start_result::too_many_runs;
+}
+
 task_runner::start_result scheduler::launch(std::int64_t user_id, const std::string& task_id,
                                             const std::string& trigger) {
   bool busy = false;
@@ -278,16 +291,7 @@ task_runner::start_result scheduler::launch(std::int64_t user_id, const std::str
     if (running_.count({user_id, task_id}) > 0) return start_result::already_running;
     if (too_many_runs(user_id)) busy = true;
   }
-  if (busy) {
-    // Bounded threads (review F17): a scheduled run looks again in a little while.
-    store::database db(config_.data_dir / "junction.db");
-    store::account_store accounts(db, secrets_);
-    if (auto entry = accounts.schedule(user_id, task_id)) {
-      entry->next_run_at = now_seconds() + 30;
-      accounts.set_schedule(*entry);
-    }
-    return start_result::too_many_runs;
-  }
+  if (busy) return refuse_busy(user_id, task_id, false);
   // The lease is taken before anything is promised: a run that a browser holds is
   // "already running" for the person asking, and a scheduled one looks again later.
   {
@@ -307,13 +311,8 @@ task_runner::start_result scheduler::launch(std::int64_t user_id, const std::str
     // Lost a race with another launch of the same task in this process: it has the lease.
     return stopping_ ? start_result::not_runnable : start_result::already_running;
   }
-  if (too_many_runs(user_id)) {
-    // Another launch filled the last place meanwhile: give the lease back untouched.
-    store::database db(config_.data_dir / "junction.db");
-    store::account_store accounts(db, secrets_);
-    accounts.release_lease(lease_key(user_id, task_id), owner_);
-    return start_result::too_many_runs;
-  }
+  // Another launch filled the last place meanwhile: the lease goes back untouched.
+  if (too_many_runs(user_id)) return refuse_busy(user_id, task_id, true);
   running_[{user_id, task_id}] = running{nullptr, trigger};
   auto done = std::make_shared<std::atomic<bool>>(false);
   workers_.push_back(worker{std::thread([this, user_id, task_id, trigger, done] {

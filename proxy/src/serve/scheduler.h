@@ -105,6 +105,9 @@ class scheduler final : public task_runner {
   start_result launch(std::int64_t user_id, const std::string& task_id, const std::string& trigger);
   // Whether the user, or the server, has as many runs going as allowed. Needs mutex_.
   bool too_many_runs(std::int64_t user_id) const;
+  // A launch refused by too_many_runs(): gives back the lease when it was taken, and moves a
+  // scheduled run 30 s on.
+  start_result refuse_busy(std::int64_t user_id, const std::string& task_id, bool lease_taken);
   void run(std::int64_t user_id, std::string task_id, std::string trigger);
   std::int64_t interval_seconds(int interval_minutes) const;
   std::int64_t jitter(std::int64_t span);
